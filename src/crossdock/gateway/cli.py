@@ -14,6 +14,12 @@ __all__ = ["main", "build_parser"]
 
 # Explicit registry (no discovery): each entry is a module under crossdock.gateway.commands.
 COMMAND_MODULES: tuple[str, ...] = (
+    "x12",
+    "serve",
+    "worker",
+    "db",
+    "translate",
+    "schema",
 )
 
 

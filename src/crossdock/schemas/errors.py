@@ -13,6 +13,7 @@ Tree::
     │   ├── JsonRejected              JSON_REJECTED       duplicate keys, NaN, depth, huge ints
     │   └── FormatUnknown             FORMAT_UNKNOWN      neither X12 nor XML nor JSON
     ├── MappingRuleFailed             MAPPING_RULE_FAILED a spec could not be applied (permanent)
+    ├── SerializationFailed           SERIALIZATION_FAILED a tree or value cannot be written as X12
     ├── SpecInvalid                   SPEC_INVALID        a mapping/definition spec is itself wrong
     ├── PartnerUnknown                PARTNER_UNKNOWN     no partner/agreement for an identity (permanent)
     ├── ConfigurationInvalid          CONFIGURATION_INVALID
@@ -37,6 +38,7 @@ __all__ = [
     "JsonRejected",
     "FormatUnknown",
     "MappingRuleFailed",
+    "SerializationFailed",
     "SpecInvalid",
     "PartnerUnknown",
     "ConfigurationInvalid",
@@ -93,6 +95,10 @@ class FormatUnknown(InputRejected):
 
 class MappingRuleFailed(CrossdockError):
     code = "MAPPING_RULE_FAILED"
+
+
+class SerializationFailed(CrossdockError):
+    code = "SERIALIZATION_FAILED"
 
 
 class SpecInvalid(CrossdockError):

@@ -121,6 +121,8 @@ class GroupReport:
     #: number of sets GE01 says were included (None when GE is missing)
     declared_count: int | None = None
     errors: tuple[X12Error, ...] = ()
+    #: the GE segment (None when it is missing)
+    trailer: Segment | None = None
 
     @property
     def received_count(self) -> int:
@@ -160,6 +162,10 @@ class InterchangeReport:
     errors: tuple[X12Error, ...] = ()
     #: byte offset of the ISA in the file
     offset: int = 0
+    #: the IEA segment (None when it is missing)
+    trailer: Segment | None = None
+    #: interchange-level segments between ISA and IEA outside groups (TA1, ISB/ISE)
+    control_segments: tuple[Segment, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {

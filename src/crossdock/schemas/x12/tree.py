@@ -142,6 +142,8 @@ class Interchange:
     groups: tuple[Group, ...]
     trailer: Segment | None
     delimiters: Delimiters = DEFAULT_DELIMITERS
+    #: interchange-level segments between ISA and the first GS (TA1 acknowledgements, ISB/ISE)
+    control_segments: tuple[Segment, ...] = ()
 
     @property
     def sender(self) -> tuple[str, str]:

@@ -1,0 +1,163 @@
+"""Durable ingest: raw bytes and the first work item in one small transaction, then dispatch.
+
+Shared by the HTTP API, the directory inbox and replays. The caller answers the sender only
+after :func:`ingest` returns, i.e. after the commit (fsync'd on both backends), and dispatches
+the returned work item only after that commit too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+
+from crossdock.gateway import pipeline
+from crossdock.gateway.partners import Partner
+from crossdock.gateway.store import schema as t
+from crossdock.gateway.store.engine import insert_ignore
+from crossdock.gateway.workflow.outbox import add_event, add_work
+from crossdock.schemas.errors import InputRejected
+
+__all__ = ["IngestRequest", "IngestResult", "EmptyBody", "ingest", "FIRST_STAGE", "new_message_id"]
+
+FIRST_STAGE = "parse"
+
+
+class EmptyBody(InputRejected):
+    """The request carried no bytes (BAD_INPUT 1, 48): nothing is stored or queued."""
+
+    code = "EMPTY_BODY"
+
+
+@dataclass(frozen=True, slots=True)
+class IngestRequest:
+    """What arrived, before anything is stored.
+
+    Attributes:
+        body: the raw bytes (already size-capped and, if gzip, decompressed).
+        channel: ``http``, ``inbox`` or ``internal``.
+        partner: the authenticated sender, when known.
+        recipient: for documents our host posts to a partner, that partner.
+        content_type: declared media type, if any.
+        filename: partner-supplied file name (metadata only, never used as a path).
+        idempotency_key: the client's ``Idempotency-Key``.
+    """
+
+    body: bytes
+    channel: str
+    partner: Partner | None = None
+    recipient: Partner | None = None
+    content_type: str | None = None
+    filename: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """Outcome: the stored message and whether this call created it.
+
+    Attributes:
+        message_id: id of the stored message.
+        status: its status now.
+        created: False when an ``Idempotency-Key`` matched an earlier message.
+        work_id: the work item to dispatch after commit (None when nothing is queued).
+        rejection: the input error when the bytes were kept but refused (e.g. 415).
+    """
+
+    message_id: str
+    status: str
+    created: bool
+    work_id: int | None = None
+    rejection: InputRejected | None = None
+
+
+def new_message_id() -> str:
+    return uuid.uuid4().hex
+
+
+def ingest(engine: Engine, request: IngestRequest, *, now: float | None = None) -> IngestResult:
+    """Store the bytes and queue the first stage, atomically.
+
+    Args:
+        engine: database.
+        request: what arrived.
+        now: epoch seconds (tests pass a clock).
+
+    Returns:
+        The stored message. Input the gateway refuses up front (content type contradicting the
+        content, unknown format, unsupported encoding) is still stored, as ``rejected`` with its
+        reason, when the sender is known; the result then carries ``rejection``.
+
+    Raises:
+        EmptyBody: nothing to store.
+        InputRejected: refused input from an unknown sender (nothing stored).
+    """
+    if not request.body:
+        raise EmptyBody("the request body is empty")
+    now = time.time() if now is None else now
+    rejection: InputRejected | None = None
+    try:
+        detected = pipeline.detect(request.body, request.content_type)
+    except InputRejected as exc:
+        if request.partner is None:
+            raise
+        rejection, detected = exc, pipeline.Detected("unknown", None)
+    idem = _idempotency_column(request)
+    if idem is not None:
+        existing = _by_idempotency(engine, idem)
+        if existing is not None:
+            return existing
+    try:
+        return _store(engine, request, detected, rejection, idem, now)
+    except IntegrityError:
+        # Two retries with the same key raced; the unique index let exactly one through.
+        existing = _by_idempotency(engine, idem) if idem is not None else None
+        if existing is None:
+            raise
+        return existing
+
+
+def _idempotency_column(request: IngestRequest) -> str | None:
+    if not request.idempotency_key:
+        return None
+    scope = request.partner.id if request.partner is not None else 0
+    return f"{scope}:{request.idempotency_key[:256]}"
+
+
+def _by_idempotency(engine: Engine, idem: str) -> IngestResult | None:
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(t.messages.c.id, t.messages.c.status).where(t.messages.c.idempotency_key == idem)
+        ).first()
+    return None if row is None else IngestResult(row.id, row.status, created=False)
+
+
+def _store(engine: Engine, request: IngestRequest, detected: pipeline.Detected,
+           rejection: InputRejected | None, idem: str | None, now: float) -> IngestResult:
+    digest = hashlib.sha256(request.body).hexdigest()
+    message_id = new_message_id()
+    at = datetime.fromtimestamp(now, UTC)
+    status = "rejected" if rejection is not None else "received"
+    with engine.begin() as conn:
+        insert_ignore(conn, t.payloads, {"sha256": digest, "size": len(request.body), "data": request.body},
+                      ("sha256",))
+        conn.execute(t.messages.insert().values(
+            id=message_id, direction="inbound", channel=request.channel,
+            partner_id=request.partner.id if request.partner else None,
+            recipient_id=request.recipient.id if request.recipient else None,
+            format=detected.family, document_kind=detected.kind, sha256=digest, size=len(request.body),
+            content_type=(request.content_type or None) and request.content_type[:128],
+            filename=(request.filename or None) and request.filename[:255],
+            idempotency_key=idem, received_at=at, updated_at=at, status=status,
+            error_code=rejection.code if rejection else None,
+            error_reason=rejection.message if rejection else None,
+        ))
+        add_event(conn, message_id, "ingest", "rejected" if rejection else "ok", 0.0,
+                  f"{len(request.body)} bytes via {request.channel}", now=now)
+        work_id = None if rejection else add_work(conn, message_id, FIRST_STAGE, now=now)
+    return IngestResult(message_id, status, created=True, work_id=work_id, rejection=rejection)

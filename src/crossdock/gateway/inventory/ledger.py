@@ -1,0 +1,529 @@
+"""The inventory ledger: append-only movements, and the position they add up to.
+
+Every figure of a :class:`Position` is a sum over movements, and each movement names the
+document line behind it, so any figure can be explained (:func:`explain`).
+
+Rules of :func:`position` (``D`` = date of the latest on-hand snapshot, ``as_of`` inclusive):
+
+==================  ================  ==================  ==================  ==========  ========
+kind                from              on_hand             on_order            in_transit  window
+==================  ================  ==================  ==================  ==========  ========
+snapshot_on_hand    846 QTY, 852 QA   = qty, as of D
+sale                852 QS            − qty if after D                                    sold
+received            receipt, 852 QR   + qty if after D    − part not shipped  − qty       received
+adjustment          852 QT, counts    ± qty if after D
+on_order            850, 860 delta                        ± qty
+confirmed           855                                   promised date, qty
+shipped             856                                   − qty               + qty
+cancelled           860, 855 reject                       − qty
+==================  ================  ==================  ==================  ==========  ========
+
+* Only movements dated on or before ``as_of`` count.
+* A snapshot is the count at the end of its day: on-hand movements dated on or before it are
+  already in it (superseded), later ones adjust from it. Of several snapshots the latest wins;
+  same-day snapshots are ordered by ``sequence`` (ledger append order), then idempotency key.
+* A movement is counted once per idempotency key. A second row with the same key but different
+  content is a conflict: the lower ``sequence`` wins and a ``LEDGER_KEY_CONFLICT`` warning is
+  reported. Results never depend on the order the movements are given in.
+* Per order (``order_ref``): ``on_order = max(0, ordered − cancelled − max(shipped, received))``;
+  ``in_transit = shipped − received``, receipts clearing the earliest-due shipments first.
+* Shipments without an order consume open orders, earliest due first, and stay in transit.
+  Receipts without an order (852 QR) clear in-transit stock earliest due first, then open
+  orders, so goods reported only by the retailer never count twice.
+* Window figures (sold, received) cover the ``window_days`` ending on ``as_of``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from operator import attrgetter
+from typing import Literal, NamedTuple
+
+from crossdock.gateway.inventory._values import ZERO, coerce_decimal
+from crossdock.gateway.inventory.errors import MovementInvalid
+from crossdock.schemas.errors import Issue
+
+__all__ = [
+    "ItemLocationKey",
+    "MovementKind",
+    "DocumentRef",
+    "Movement",
+    "ScheduledReceipt",
+    "Position",
+    "Figure",
+    "idempotency_key",
+    "dedupe",
+    "position",
+    "explain",
+]
+
+DEFAULT_WINDOW_DAYS = 28
+
+
+class ItemLocationKey(NamedTuple):
+    """One item at one location (a store or DC); hashable, cheap to compare."""
+
+    item_id: str
+    location_id: str
+
+
+class MovementKind(StrEnum):
+    """What a ledger row records (see the module table)."""
+
+    SNAPSHOT_ON_HAND = "snapshot_on_hand"
+    SALE = "sale"
+    ON_ORDER = "on_order"
+    CONFIRMED = "confirmed"
+    SHIPPED = "shipped"
+    RECEIVED = "received"
+    ADJUSTMENT = "adjustment"
+    CANCELLED = "cancelled"
+
+
+# Kinds that must name their order, and kinds whose quantity cannot be negative.
+_NEEDS_ORDER = frozenset({MovementKind.ON_ORDER, MovementKind.CONFIRMED, MovementKind.CANCELLED})
+_SIGNED = frozenset({MovementKind.SNAPSHOT_ON_HAND, MovementKind.SALE, MovementKind.ON_ORDER,
+                     MovementKind.ADJUSTMENT})
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRef:
+    """The document line a movement comes from.
+
+    Attributes:
+        document_id: the hub's id of the stored document.
+        document_type: ``"852"``, ``"846"``, ``"850"``, ``"860"``, ``"855"``, ``"856"``, ``"receipt"``…
+        business_key: the partner's number for it (report id, PO number, ASN number).
+        line: the line within the document (LIN/PO1 position, ZA index…).
+    """
+
+    document_id: str
+    document_type: str
+    business_key: str
+    line: str
+
+
+def idempotency_key(source: DocumentRef, kind: MovementKind | str, key: ItemLocationKey) -> str:
+    """The idempotency key of a movement: a hash of document id, line, kind, item and location.
+
+    Kind, item and location are part of it because one 852 line yields several kinds (QA, QS…)
+    and, through SDQ, several locations. Hashed so that no separator inside an id can collide.
+
+    Returns:
+        32 hex characters.
+    """
+    parts = (source.document_id, source.line, str(kind), key.item_id, key.location_id)
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class Movement:
+    """One append-only ledger row (a DB row maps onto it field by field).
+
+    Attributes:
+        kind: what happened.
+        key: the item-location.
+        quantity: exact quantity; signed for ``snapshot_on_hand``, ``sale``, ``on_order`` (860
+            deltas) and ``adjustment``; not negative for the others.
+        effective: the business date it happened (end of the 852 period, ship date, count date…).
+        source: the document line behind it.
+        order_ref: the purchase order it belongs to; required for ``on_order``, ``confirmed``,
+            ``cancelled``; optional for ``shipped`` and ``received``.
+        due: expected arrival: requested (850), promised (855), estimated delivery (856).
+        period_start: first day of the period a sale covers (852 XQ02; ``effective`` is XQ03).
+        sequence: ledger append order (the DB row id); breaks ties between same-day snapshots.
+        idempotency_key: derived, see :func:`idempotency_key`.
+        amount: derived, ``quantity`` as a float for statistics (converted once, not per run).
+
+    Raises:
+        MovementInvalid: with every problem found, as issues.
+    """
+
+    kind: MovementKind
+    key: ItemLocationKey
+    quantity: Decimal
+    effective: date
+    source: DocumentRef
+    order_ref: str | None = None
+    due: date | None = None
+    period_start: date | None = None
+    sequence: int = 0
+    idempotency_key: str = field(init=False, default="")
+    amount: float = field(init=False, default=0.0, repr=False, compare=False)
+    sort_key: tuple[date, int, str] = field(init=False, default=(date.min, 0, ""), repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        issues: list[Issue] = []
+        try:
+            object.__setattr__(self, "kind", MovementKind(self.kind))
+        except ValueError:
+            issues.append(Issue("UNKNOWN_KIND", "unknown movement kind", ("kind",), input=str(self.kind)[:40]))
+        object.__setattr__(self, "quantity", coerce_decimal(self.quantity, "quantity", issues))
+        _check_movement(self, issues)
+        if issues:
+            raise MovementInvalid(f"movement invalid: {len(issues)} issue(s)", issues)
+        object.__setattr__(self, "key", ItemLocationKey(*self.key))
+        ikey = idempotency_key(self.source, self.kind, self.key)
+        object.__setattr__(self, "idempotency_key", ikey)
+        object.__setattr__(self, "sort_key", (self.effective, self.sequence, ikey))
+        object.__setattr__(self, "amount", float(self.quantity))
+
+
+def _check_movement(m: Movement, issues: list[Issue]) -> None:
+    if not isinstance(m.effective, date):
+        issues.append(Issue("NOT_A_DATE", "effective must be a date", ("effective",)))
+    if not isinstance(m.source, DocumentRef):
+        issues.append(Issue("REQUIRED", "source must be a DocumentRef", ("source",)))
+    if not (isinstance(m.key, tuple) and len(m.key) == 2 and all(isinstance(p, str) and p for p in m.key)):
+        issues.append(Issue("REQUIRED", "key must be (item_id, location_id), both non-empty", ("key",)))
+    if m.kind in _NEEDS_ORDER and not m.order_ref:
+        issues.append(Issue("REQUIRED", f"a {m.kind} movement needs order_ref", ("order_ref",)))
+    if m.quantity is not None and m.kind not in _SIGNED and m.quantity < 0:
+        issues.append(Issue("NEGATIVE", f"a {m.kind} quantity cannot be negative", ("quantity",),
+                            input=str(m.quantity)))
+    if m.period_start is not None:
+        if m.kind is not MovementKind.SALE:
+            issues.append(Issue("UNEXPECTED", "only a sale covers a period", ("period_start",)))
+        elif isinstance(m.effective, date) and m.period_start > m.effective:
+            issues.append(Issue("PERIOD_INVERTED", "period_start is after effective", ("period_start",)))
+    if isinstance(m.sequence, bool) or not isinstance(m.sequence, int):
+        issues.append(Issue("NOT_AN_INTEGER", "sequence must be an integer", ("sequence",)))
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledReceipt:
+    """Stock expected to arrive: an in-transit shipment or an open order quantity.
+
+    Attributes:
+        order_ref: the purchase order, ``None`` for a shipment not matched to one.
+        status: ``in_transit`` (shipped) or ``on_order`` (ordered, not shipped).
+        quantity: still to arrive.
+        due: expected arrival; ``None`` when no document gave one.
+        order_date: date of the first order movement (to derive ``due`` from a lead time).
+        confirmed: an 855 confirmed this order.
+    """
+
+    order_ref: str | None
+    status: Literal["in_transit", "on_order"]
+    quantity: Decimal
+    due: date | None
+    order_date: date | None = None
+    confirmed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Stock of one item-location as of a date, with the movements that explain it.
+
+    Attributes:
+        as_of: the date the figures hold for (end of day).
+        on_hand: counted stock, reconciled from the latest snapshot.
+        in_transit: shipped, not yet received.
+        on_order: ordered, not yet shipped or received.
+        confirmed: the part of ``on_order`` confirmed by 855s.
+        sold: sales in the window.
+        received: receipts in the window.
+        window_days: the window's length, ending on ``as_of``.
+        last_snapshot_date: date of the snapshot ``on_hand`` starts from.
+        receipts: what is still to arrive, per order and shipment, earliest due first.
+        explanation: the movements behind the figures, in ledger order.
+        issues: ledger problems (key conflicts), as warnings.
+    """
+
+    as_of: date
+    on_hand: Decimal
+    in_transit: Decimal
+    on_order: Decimal
+    confirmed: Decimal
+    sold: Decimal
+    received: Decimal
+    window_days: int
+    last_snapshot_date: date | None
+    receipts: tuple[ScheduledReceipt, ...]
+    explanation: tuple[Movement, ...]
+    issues: tuple[Issue, ...] = ()
+
+
+Figure = Literal["on_hand", "in_transit", "on_order", "confirmed", "sold", "received"]
+
+_FIGURE_KINDS: dict[str, frozenset[MovementKind]] = {
+    "on_hand": frozenset({MovementKind.SNAPSHOT_ON_HAND, MovementKind.SALE, MovementKind.RECEIVED,
+                          MovementKind.ADJUSTMENT}),
+    "in_transit": frozenset({MovementKind.SHIPPED, MovementKind.RECEIVED}),
+    "on_order": frozenset({MovementKind.ON_ORDER, MovementKind.SHIPPED, MovementKind.RECEIVED,
+                           MovementKind.CANCELLED}),
+    "confirmed": frozenset({MovementKind.CONFIRMED}),
+    "sold": frozenset({MovementKind.SALE}),
+    "received": frozenset({MovementKind.RECEIVED}),
+}
+
+
+def dedupe(movements: Iterable[Movement]) -> tuple[list[Movement], list[Issue]]:
+    """Keep one movement per idempotency key, in ledger order.
+
+    Args:
+        movements: ledger rows, in any order, possibly replayed.
+
+    Returns:
+        The distinct movements sorted by (effective, sequence, idempotency key), and a
+        ``LEDGER_KEY_CONFLICT`` warning per key seen with different content (the lowest
+        ``sequence`` is kept, so the choice does not depend on the input order).
+    """
+    rows = movements if isinstance(movements, (list, tuple)) else list(movements)
+    seen: dict[str, Movement] = {m.idempotency_key: m for m in rows}
+    if len(seen) == len(rows):
+        return sorted(rows, key=_SORT_KEY), []
+    seen = {}
+    conflicts: set[str] = set()
+    for m in rows:
+        ikey = m.idempotency_key
+        kept = seen.get(ikey)
+        if kept is None:
+            seen[ikey] = m
+        elif kept is not m and kept != m:
+            conflicts.add(ikey)
+            if _content(m) < _content(kept):
+                seen[ikey] = m
+    issues = [Issue("LEDGER_KEY_CONFLICT", "rows share an idempotency key but differ; the first "
+                    "recorded is kept", ("movements", k), severity="warning") for k in sorted(conflicts)]
+    return sorted(seen.values(), key=_SORT_KEY), issues
+
+
+_SORT_KEY = attrgetter("sort_key")
+
+
+def _content(m: Movement) -> tuple[object, ...]:
+    return (m.sequence, m.effective, m.quantity, m.order_ref or "", m.due or date.min,
+            m.period_start or date.min, m.source.business_key, m.source.document_type)
+
+
+def position(movements: Iterable[Movement], as_of: date, window_days: int = DEFAULT_WINDOW_DAYS) -> Position:
+    """Reduce the ledger of one item-location to its position (rules in the module docstring).
+
+    Args:
+        movements: the item-location's ledger rows, in any order, duplicates allowed.
+        as_of: the date to compute for; later movements are ignored.
+        window_days: length of the window for ``sold`` and ``received``.
+
+    Returns:
+        The position.
+    """
+    ledger, issues = dedupe(movements)
+    return position_of_distinct(ledger, as_of, window_days, issues)
+
+
+@dataclass(slots=True)
+class _Order:
+    ordered: Decimal = ZERO
+    cancelled: Decimal = ZERO
+    received: Decimal = ZERO
+    order_date: date | None = None
+    due: tuple[tuple[date, int, str], date] | None = None
+    shipments: list[list] = field(default_factory=list)
+    confirmations: list[Movement] = field(default_factory=list)
+
+
+_SNAPSHOT = MovementKind.SNAPSHOT_ON_HAND
+_SALE = MovementKind.SALE
+_ADJUSTMENT = MovementKind.ADJUSTMENT
+_RECEIVED = MovementKind.RECEIVED
+
+
+def position_of_distinct(ledger: list[Movement], as_of: date, window_days: int,
+                         issues: list[Issue] | tuple[Issue, ...] = ()) -> Position:
+    """:func:`position` for the output of :func:`dedupe` (the engine dedupes once per item).
+
+    Args:
+        ledger: distinct movements of one item-location, in ledger order.
+        as_of: the date to compute for.
+        window_days: length of the window for ``sold`` and ``received``.
+        issues: ledger issues found while deduplicating, carried into the position.
+
+    Returns:
+        The position.
+    """
+    snapshot = None
+    for m in ledger:
+        if m.kind is _SNAPSHOT and m.effective <= as_of:
+            snapshot = m  # ledger order: the last one is the latest
+    window_start = as_of - timedelta(days=window_days - 1)
+    snapshot_date = snapshot.effective if snapshot else date.min
+    on_hand = snapshot.quantity if snapshot else ZERO
+    sold = received = ZERO
+    explanation: list[Movement] = []
+    pipeline: list[Movement] = []
+    for m in ledger:
+        effective = m.effective
+        if effective > as_of:
+            break
+        kind = m.kind
+        if kind is _SNAPSHOT:
+            if m is snapshot:
+                explanation.append(m)
+            continue
+        after = effective > snapshot_date
+        in_window = effective >= window_start
+        if kind is _SALE:
+            if after:
+                on_hand -= m.quantity
+            if in_window:
+                sold += m.quantity
+            if after or in_window:
+                explanation.append(m)
+        elif kind is _ADJUSTMENT:
+            if after:
+                on_hand += m.quantity
+                explanation.append(m)
+        else:
+            if kind is _RECEIVED:
+                if after:
+                    on_hand += m.quantity
+                if in_window:
+                    received += m.quantity
+            explanation.append(m)
+            pipeline.append(m)
+    receipts, confirmed = _pipeline(pipeline) if pipeline else ((), ZERO)
+    in_transit = on_order = ZERO
+    for r in receipts:
+        if r.status == "in_transit":
+            in_transit += r.quantity
+        else:
+            on_order += r.quantity
+    return Position(
+        as_of=as_of, on_hand=on_hand, in_transit=in_transit, on_order=on_order, confirmed=confirmed,
+        sold=sold, received=received, window_days=window_days,
+        last_snapshot_date=snapshot.effective if snapshot else None, receipts=receipts,
+        explanation=tuple(explanation), issues=tuple(issues),
+    )
+
+
+def _fold_orders(pipeline: list[Movement]) -> tuple[dict[str, _Order], list[list], Decimal]:
+    """Per-order sums, shipments without an order, and receipts without an order."""
+    orders: dict[str, _Order] = {}
+    loose_shipments: list[list] = []
+    loose_received = ZERO
+    for m in pipeline:
+        ref = m.order_ref
+        if not ref:
+            if m.kind is _RECEIVED:
+                loose_received += m.quantity
+            else:
+                loose_shipments.append([m.due, m.quantity, None])
+            continue
+        order = orders.get(ref)
+        if order is None:
+            order = orders[ref] = _Order()
+        kind = m.kind
+        if kind is _RECEIVED:
+            order.received += m.quantity
+        elif kind is MovementKind.SHIPPED:
+            order.shipments.append([m.due, m.quantity, ref])
+        elif kind is MovementKind.CANCELLED:
+            order.cancelled += m.quantity
+        elif kind is MovementKind.CONFIRMED:
+            order.confirmations.append(m)
+        else:
+            order.ordered += m.quantity
+            if order.order_date is None:
+                order.order_date = m.effective  # ledger order: the first is the earliest
+            if m.due is not None:
+                order.due = (m.sort_key, m.due)  # ledger order: the last dated one wins
+    return orders, loose_shipments, loose_received
+
+
+def _due_key(due: date | None, ref: str | None, qty: Decimal) -> tuple[date, str, Decimal]:
+    # Unknown due dates sort first: treated as arriving soonest, and consumed first. The quantity
+    # only breaks ties, so that the result never depends on the input order.
+    return (due or date.min, ref or "", qty)
+
+
+def _pipeline(pipeline: list[Movement]) -> tuple[tuple[ScheduledReceipt, ...], Decimal]:
+    """What is still to arrive, and how much of the open orders 855s confirmed."""
+    orders, loose_shipments, loose_received = _fold_orders(pipeline)
+    lots: list[list] = []   # in transit: [due, qty, order_ref]
+    opens: list[list] = []  # on order:   [due, qty, order_ref, order_date, confirmed]
+    for ref, order in orders.items():
+        shipped = sum((lot[1] for lot in order.shipments), ZERO)
+        lots.extend(_consume(sorted(order.shipments, key=lambda lot: _due_key(lot[0], lot[2], lot[1])), order.received))
+        open_qty = order.ordered - order.cancelled - max(shipped, order.received)
+        if open_qty > 0:
+            promised = _promise(order.confirmations)
+            due = promised[1] if promised else (order.due[1] if order.due else None)
+            opens.append([due, open_qty, ref, order.order_date, promised is not None])
+    opens.sort(key=lambda o: _due_key(o[0] or o[3], o[2], o[1]))
+    for lot in sorted(loose_shipments, key=lambda lot: _due_key(lot[0], None, lot[1])):
+        _consume(opens, lot[1])
+        lots.append(lot)
+    lots.sort(key=lambda lot: _due_key(lot[0], lot[2], lot[1]))
+    left = _consume_amount(lots, loose_received)
+    _consume_amount(opens, left)
+    receipts = [ScheduledReceipt(ref, "in_transit", qty, due) for due, qty, ref in lots if qty > 0]
+    receipts += [ScheduledReceipt(ref, "on_order", qty, due, order_date, confirmed)
+                 for due, qty, ref, order_date, confirmed in opens if qty > 0]
+    return tuple(receipts), _confirmed(orders, receipts)
+
+
+def _promise(confirmations: list[Movement]) -> tuple[Decimal, date | None] | None:
+    """Quantity and promised date of the latest confirming document (its lines summed)."""
+    if not confirmations:
+        return None
+    latest = max(confirmations, key=attrgetter("sort_key")).source.document_id
+    lines = [c for c in confirmations if c.source.document_id == latest]
+    dues = [c.due for c in lines if c.due is not None]
+    # The latest promised line: the whole order is only in by then.
+    return sum((c.quantity for c in lines), ZERO), max(dues) if dues else None
+
+
+def _consume(lots: list[list], amount: Decimal) -> list[list]:
+    """Take ``amount`` from the quantities (index 1) of ``lots`` in their order; return them."""
+    _consume_amount(lots, amount)
+    return lots
+
+
+def _consume_amount(lots: list[list], amount: Decimal) -> Decimal:
+    for lot in lots:
+        if amount <= 0:
+            break
+        take = min(lot[1], amount)
+        lot[1] -= take
+        amount -= take
+    return amount
+
+
+def _confirmed(orders: dict[str, _Order], receipts: list[ScheduledReceipt]) -> Decimal:
+    total = ZERO
+    for r in receipts:
+        if r.status == "on_order" and r.confirmed and r.order_ref is not None:
+            promised = _promise(orders[r.order_ref].confirmations)
+            total += min(r.quantity, promised[0]) if promised else ZERO
+    return total
+
+
+def explain(pos: Position, figure: Figure) -> tuple[DocumentRef, ...]:
+    """The document lines behind one figure of a position.
+
+    Args:
+        pos: a position from :func:`position`.
+        figure: ``on_hand``, ``in_transit``, ``on_order``, ``confirmed``, ``sold`` or ``received``.
+
+    Returns:
+        The sources of the movements that the figure is computed from, in ledger order.
+    """
+    kinds = _FIGURE_KINDS[figure]
+    snapshot_date = pos.last_snapshot_date or date.min
+    window_start = pos.as_of - timedelta(days=pos.window_days - 1)
+    refs = []
+    for m in pos.explanation:
+        if m.kind not in kinds:
+            continue
+        if figure == "on_hand" and m.kind is not MovementKind.SNAPSHOT_ON_HAND and m.effective <= snapshot_date:
+            continue
+        if figure in ("sold", "received") and m.effective < window_start:
+            continue
+        refs.append(m.source)
+    return tuple(refs)

@@ -1,0 +1,101 @@
+"""What a process needs to run stages: settings, engine, effects, transports, clock, dispatch.
+
+Built once per process by the entrypoint (``serve``, ``worker``, tests) and passed down.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from crossdock.adapters.transports import (
+    DirectoryConfig,
+    DirectoryTransport,
+    MemoryTransport,
+    Transport,
+    WebhookConfig,
+    WebhookTransport,
+)
+from crossdock.gateway.effects import EffectsService, OrderRecords
+from crossdock.gateway.partners import ChannelConfig
+from crossdock.gateway.settings import Settings
+from crossdock.gateway.store.engine import build_engine
+
+__all__ = ["Runtime", "build_runtime", "Transports"]
+
+
+class Transports:
+    """One transport per configured channel, built on first use and shared by threads."""
+
+    def __init__(self, settings: Settings, clock: Callable[[], float]) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._built: dict[str, Transport] = {}
+        #: named in-memory channels (``ChannelConfig(kind="memory", url=<name>)``), for tests and demos
+        self.memory: dict[str, MemoryTransport] = {}
+
+    def for_channel(self, channel: ChannelConfig) -> Transport:
+        key = json.dumps(channel.model_dump(mode="json"), sort_keys=True)
+        with self._lock:
+            if key not in self._built:
+                self._built[key] = self._build(channel)
+            return self._built[key]
+
+    def _build(self, channel: ChannelConfig) -> Transport:
+        if channel.kind == "webhook":
+            delivery = self._settings.delivery
+            return WebhookTransport(
+                WebhookConfig(url=channel.url or "", secret=channel.secret or "",
+                              connect_timeout_s=delivery.connect_timeout_s,
+                              read_timeout_s=delivery.read_timeout_s),
+                clock=self._clock,
+            )
+        if channel.kind == "directory":
+            return DirectoryTransport(DirectoryConfig(directory=channel.directory))
+        return self.memory.setdefault(channel.url or "default", MemoryTransport())
+
+    def close(self) -> None:
+        with self._lock:
+            for transport in self._built.values():
+                transport.close()
+            self._built.clear()
+
+
+@dataclass
+class Runtime:
+    """Per-process context of the workflow.
+
+    Attributes:
+        settings: the settings tree.
+        engine: the database.
+        effects: the business-effects service.
+        transports: outbound channels.
+        clock: epoch seconds.
+        dispatch: ``dispatch(work_id, delay_s=0.0)`` enqueues a work item (set with the broker).
+    """
+
+    settings: Settings
+    engine: Engine
+    effects: EffectsService
+    transports: Transports
+    clock: Callable[[], float] = time.time
+    dispatch: Callable[..., None] = field(default=lambda work_id, delay_s=0.0: None)
+
+    def close(self) -> None:
+        self.transports.close()
+        self.engine.dispose()
+
+
+def build_runtime(settings: Settings, *, effects: EffectsService | None = None,
+                  engine: Engine | None = None) -> Runtime:
+    """Assemble a runtime from settings (the engine is created unless given)."""
+    engine = engine or build_engine(settings.resolved_database_url,
+                                    pool_size=max(settings.workflow.worker_threads + 4, 8))
+    return Runtime(settings=settings, engine=engine, effects=effects or OrderRecords(),
+                   transports=Transports(settings, time.time))

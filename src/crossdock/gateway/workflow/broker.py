@@ -1,0 +1,101 @@
+"""The dramatiq side: an explicit broker, one thin actor, and the worker host.
+
+Embedded mode uses a ``StubBroker`` consumed by in-process worker threads (the database is the
+system of record, so nothing is lost with the process); production uses a ``RedisBroker``. The
+broker is built here and set explicitly before the actor is declared (STYLE items 12, 22): there
+is no implicit default broker and nothing happens at import.
+
+The actor takes a work-item id and nothing else; dramatiq's own retries are off (``max_retries=0``)
+because retries, backoff and ``dead`` live in the database (see :mod:`.runner`).
+"""
+
+from __future__ import annotations
+
+import structlog
+import dramatiq
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, Retries, ShutdownNotifications, TimeLimit
+
+from crossdock.gateway.runtime import Runtime
+from crossdock.gateway.settings import Settings
+from crossdock.gateway.workflow.runner import run_work
+from crossdock.gateway.workflow.sweeper import Sweeper
+
+__all__ = ["build_broker", "bind_actor", "WorkerHost", "broker_probe", "ACTOR_NAME"]
+
+log = structlog.get_logger("crossdock.worker")
+ACTOR_NAME = "crossdock.run_work"
+#: a stage may legitimately run for minutes on a 100 MB file; the lease, not this, decides takeover
+TIME_LIMIT_MS = 30 * 60 * 1000
+
+
+def build_broker(settings: Settings) -> dramatiq.Broker:
+    """The broker for the mode: Redis when ``redis_url`` is set, else an in-process stub."""
+    middleware = [AgeLimit(), TimeLimit(time_limit=TIME_LIMIT_MS), ShutdownNotifications(), Callbacks(),
+                  Pipelines(), Retries(max_retries=0)]
+    if settings.redis_url:
+        from dramatiq.brokers.redis import RedisBroker
+
+        broker: dramatiq.Broker = RedisBroker(url=settings.redis_url, namespace=settings.redis_namespace,
+                                              middleware=middleware)
+    else:
+        broker = StubBroker(middleware=middleware)
+    dramatiq.set_broker(broker)
+    return broker
+
+
+def bind_actor(runtime: Runtime, broker: dramatiq.Broker) -> dramatiq.Actor:
+    """Declare the actor on ``broker`` and point ``runtime.dispatch`` at it."""
+    queue = runtime.settings.workflow.queue_name
+
+    def run_work_item(work_id: int) -> None:
+        run_work(runtime, work_id)
+
+    actor = dramatiq.actor(run_work_item, broker=broker, actor_name=ACTOR_NAME, queue_name=queue)
+
+    def dispatch(work_id: int, delay_s: float = 0.0) -> None:
+        try:
+            actor.send_with_options(args=(work_id,), delay=int(delay_s * 1000) or None)
+        except Exception:  # noqa: BLE001 - the row is durable; the sweeper redispatches it
+            log.warning("enqueue failed; the sweeper will redispatch", work_id=work_id, exc_info=True)
+
+    runtime.dispatch = dispatch
+    return actor
+
+
+def broker_probe(broker: dramatiq.Broker):
+    """A readiness check for ``/readyz``: ``"ok"`` or the error's name."""
+
+    def probe() -> str:
+        client = getattr(broker, "client", None)
+        if client is None:
+            return "ok"
+        try:
+            client.ping()
+        except Exception as exc:  # noqa: BLE001 - readiness reports, never raises
+            return type(exc).__name__
+        return "ok"
+
+    return probe
+
+
+class WorkerHost:
+    """dramatiq worker threads plus the sweeper, in this process."""
+
+    def __init__(self, runtime: Runtime, broker: dramatiq.Broker) -> None:
+        self._runtime = runtime
+        # An in-process stub queue is cheap to poll; Redis is polled less often.
+        idle_ms = 1000 if runtime.settings.redis_url else 100
+        self._worker = dramatiq.Worker(broker, worker_threads=runtime.settings.workflow.worker_threads,
+                                       queues={runtime.settings.workflow.queue_name}, worker_timeout=idle_ms)
+        self._sweeper = Sweeper(runtime)
+
+    def start(self) -> None:
+        self._worker.start()
+        self._sweeper.start()
+        log.info("workers started", threads=self._runtime.settings.workflow.worker_threads)
+
+    def stop(self) -> None:
+        self._sweeper.stop()
+        self._worker.stop(timeout=10_000)
+        log.info("workers stopped")

@@ -1,0 +1,221 @@
+"""The work table (transactional outbox): claim or skip, fence the commit, retry, go dead.
+
+A work item is one stage of one message. Its life::
+
+    pending ──claim──► running ──stage commits + fence──► done
+       ▲                  │ transient error (attempts < max)      permanent error ──► failed
+       └──available_at────┘ transient error (attempts = max) ──► dead
+    failed/dead ──replay──► pending
+
+* **Claim** is ``UPDATE … WHERE state = 'pending' AND available_at <= now`` (or a ``running``
+  item whose lease expired): exactly one worker wins, the others skip.
+* **Fence**: the stage's own transaction ends with ``UPDATE … SET state = 'done' WHERE
+  attempts = <the claim's attempts>``. A worker whose lease was taken over (it was presumed
+  dead) matches no row and rolls back, so a stage's effects commit exactly once.
+* **Dispatch** happens only after commit; the sweeper re-dispatches whatever was never
+  dispatched, lost in the broker or held by a dead worker (see :mod:`.sweeper`).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy.engine import Connection
+
+from crossdock.gateway.store import schema as t
+
+__all__ = [
+    "WorkClaim",
+    "LeaseLost",
+    "add_work",
+    "claim",
+    "fence",
+    "release_for_retry",
+    "mark_terminal",
+    "add_event",
+    "backoff_delay",
+    "reset_for_replay",
+]
+
+
+class LeaseLost(Exception):
+    """Our claim was taken over by another worker; this attempt must roll back."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkClaim:
+    id: int
+    message_id: str
+    stage: str
+    attempts: int
+    generation: int
+
+
+def _utc(now: float) -> datetime:
+    return datetime.fromtimestamp(now, UTC)
+
+
+def add_work(
+    conn: Connection,
+    message_id: str,
+    stage: str,
+    *,
+    now: float,
+    generation: int = 0,
+    lease_s: float | None = None,
+) -> WorkClaim | int:
+    """Create a work item (inside the caller's transaction).
+
+    Args:
+        conn: connection in the transaction that produced the item's input.
+        message_id: the message the stage works on.
+        stage: stage name.
+        now: epoch seconds.
+        generation: replay generation.
+        lease_s: when given, the item is created already claimed by the caller for this long
+            (so one actor can run consecutive stages without a round trip through the broker).
+
+    Returns:
+        A :class:`WorkClaim` when pre-claimed, else the new item's id.
+    """
+    claimed = lease_s is not None
+    work_id = conn.execute(
+        t.work_items.insert().values(
+            message_id=message_id,
+            stage=stage,
+            generation=generation,
+            state="running" if claimed else "pending",
+            attempts=1 if claimed else 0,
+            available_at=now,
+            lease_until=now + lease_s if claimed else None,
+            # the creator dispatches right after commit; if that is lost, the sweeper redispatches
+            dispatched_at=now,
+            created_at=_utc(now),
+            updated_at=_utc(now),
+        )
+    ).inserted_primary_key[0]
+    if claimed:
+        return WorkClaim(work_id, message_id, stage, 1, generation)
+    return work_id
+
+
+def claim(engine: Engine, work_id: int, *, now: float, lease_s: float) -> WorkClaim | None:
+    """Claim a work item in its own committed transaction, or return None (someone else has it,
+    it is done, or it is not due yet)."""
+    items = t.work_items
+    statement = (
+        update(items)
+        .where(
+            items.c.id == work_id,
+            or_(
+                and_(items.c.state == "pending", items.c.available_at <= now),
+                and_(items.c.state == "running", items.c.lease_until < now),
+            ),
+        )
+        .values(state="running", attempts=items.c.attempts + 1, lease_until=now + lease_s,
+                updated_at=_utc(now))
+        .returning(items.c.id, items.c.message_id, items.c.stage, items.c.attempts, items.c.generation)
+    )
+    with engine.begin() as conn:
+        row = conn.execute(statement).first()
+    return None if row is None else WorkClaim(*row)
+
+
+def fence(conn: Connection, work: WorkClaim, *, now: float) -> None:
+    """Mark the item done inside the stage's transaction, if the claim is still ours.
+
+    Raises:
+        LeaseLost: another worker re-claimed the item; the caller must roll back.
+    """
+    items = t.work_items
+    result = conn.execute(
+        update(items)
+        .where(items.c.id == work.id, items.c.state == "running", items.c.attempts == work.attempts)
+        .values(state="done", lease_until=None, updated_at=_utc(now), last_error_code=None, last_error=None)
+    )
+    if result.rowcount != 1:
+        raise LeaseLost(f"work item {work.id} was re-claimed")
+
+
+def backoff_delay(attempt: int, base_s: float, cap_s: float, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter: uniform in ``[base/2, min(cap, base * 2**(attempt-1))]``."""
+    ceiling = min(cap_s, base_s * 2 ** max(attempt - 1, 0))
+    return (rng or random).uniform(min(base_s / 2, ceiling), ceiling)
+
+
+def release_for_retry(conn: Connection, work: WorkClaim, *, now: float, delay_s: float,
+                      code: str, reason: str) -> bool:
+    """Put a claimed item back to ``pending`` after a transient failure.
+
+    Returns:
+        False when the claim was no longer ours (nothing changed).
+    """
+    items = t.work_items
+    result = conn.execute(
+        update(items)
+        .where(items.c.id == work.id, items.c.state == "running", items.c.attempts == work.attempts)
+        .values(state="pending", available_at=now + delay_s, lease_until=None, dispatched_at=now + delay_s,
+                last_error_code=code, last_error=reason[:2000], updated_at=_utc(now))
+    )
+    return result.rowcount == 1
+
+
+def mark_terminal(conn: Connection, work: WorkClaim, state: str, *, now: float, code: str,
+                  reason: str) -> bool:
+    """Move a claimed item to ``failed`` (permanent) or ``dead`` (retries exhausted).
+
+    Returns:
+        False when the claim was no longer ours (nothing changed).
+    """
+    items = t.work_items
+    result = conn.execute(
+        update(items)
+        .where(items.c.id == work.id, items.c.state == "running", items.c.attempts == work.attempts)
+        .values(state=state, lease_until=None, last_error_code=code, last_error=reason[:2000],
+                updated_at=_utc(now))
+    )
+    return result.rowcount == 1
+
+
+def add_event(conn: Connection, message_id: str, stage: str, outcome: str, duration_ms: float,
+              detail: str | None = None, *, now: float) -> None:
+    """Append one timeline event (ids and counts in ``detail``, never payload)."""
+    conn.execute(
+        t.events.insert().values(message_id=message_id, stage=stage, outcome=outcome,
+                                 duration_ms=round(duration_ms, 3), detail=detail, at=_utc(now))
+    )
+
+
+def reset_for_replay(conn: Connection, message_id: str, first_stage: str, *, now: float) -> list[int]:
+    """Make a message's work runnable again (inside the caller's transaction).
+
+    Failed and dead items go back to ``pending`` with a fresh attempt budget. When nothing was
+    failed or dead, the whole workflow starts again as a new generation from ``first_stage``;
+    stages skip effects that already exist, so effects stay exactly-once.
+
+    Returns:
+        Ids of the items to dispatch.
+    """
+    items = t.work_items
+    stuck = conn.execute(
+        update(items)
+        .where(items.c.message_id == message_id, items.c.state.in_(("failed", "dead")))
+        .values(state="pending", attempts=0, available_at=now, lease_until=None, dispatched_at=now,
+                updated_at=_utc(now))
+        .returning(items.c.id)
+    ).scalars().all()
+    if stuck:
+        return list(stuck)
+    active = conn.execute(
+        select(func.count()).select_from(items)
+        .where(items.c.message_id == message_id, items.c.state.in_(("pending", "running")))
+    ).scalar_one()
+    if active:
+        return []
+    generation = conn.execute(
+        select(func.coalesce(func.max(items.c.generation), -1) + 1).where(items.c.message_id == message_id)
+    ).scalar_one()
+    return [add_work(conn, message_id, first_stage, now=now, generation=generation)]

@@ -1,0 +1,224 @@
+"""Production mode against the real PostgreSQL and Redis, with ``crossdock worker`` processes.
+
+One fresh database (``crossdock_<random>``, dropped afterwards) and one Redis namespace per
+session. The API runs as ``crossdock serve`` (API only), workers as separate processes that the
+tests ``kill -9`` at injected pause points (``CROSSDOCK_TESTING__PAUSE_AT``). Recovery always
+goes through the sweeper; dramatiq's maintenance pass is never relied on.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+from gwhelpers import EXAMPLES, KEYS, add_partners, count, interchange, po_set, stages, wait_final, wait_outbound
+from sqlalchemy import create_engine, text
+
+from crossdock.gateway.partners import partner_by_code
+from crossdock.gateway.store import schema as t
+from crossdock.gateway.store.counters import reserve
+from crossdock.gateway.store.engine import build_engine
+
+pytestmark = [pytest.mark.services, pytest.mark.slow]
+
+CROSSDOCK = [sys.executable, "-m", "crossdock.gateway.cli"]
+
+
+@pytest.fixture(scope="module")
+def services(postgres_url: str, redis_url: str, tmp_path_factory):
+    """A fresh database (migrated by ``crossdock db upgrade``), a Redis namespace and the env."""
+    name = f"crossdock_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    namespace = f"crossdock-test-{uuid.uuid4().hex[:8]}"
+    root = tmp_path_factory.mktemp("production")
+    env = {**os.environ, "CROSSDOCK_DATABASE_URL": url, "CROSSDOCK_REDIS_URL": redis_url,
+           "CROSSDOCK_REDIS_NAMESPACE": namespace, "CROSSDOCK_VAR_DIR": str(root / "var"),
+           "CROSSDOCK_WORKFLOW__LEASE_S": "3", "CROSSDOCK_WORKFLOW__REDISPATCH_AFTER_S": "3",
+           "CROSSDOCK_WORKFLOW__SWEEP_INTERVAL_S": "0.3", "CROSSDOCK_WORKFLOW__BACKOFF_BASE_S": "0.05",
+           "CROSSDOCK_WORKFLOW__BACKOFF_CAP_S": "0.2", "CROSSDOCK_WORKFLOW__WORKER_THREADS": "4",
+           "CROSSDOCK_LOG_LEVEL": "WARNING"}
+    subprocess.run([*CROSSDOCK, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=60)
+    engine = build_engine(url)
+    add_partners(engine, root / "outbox")
+    port = _free_port()
+    api = subprocess.Popen([*CROSSDOCK, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                           stderr=open(root / "api.log", "wb"))
+    base = f"http://127.0.0.1:{port}"
+    _wait_http(f"{base}/readyz")
+    state = {"engine": engine, "env": env, "base": base, "root": root, "namespace": namespace,
+             "redis": redis.Redis.from_url(redis_url)}
+    yield state
+    api.terminate()
+    api.wait(timeout=10)
+    engine.dispose()
+    for key in state["redis"].scan_iter(f"{namespace}*"):
+        state["redis"].delete(key)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_http(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"{url} never became ready")
+
+
+class Worker:
+    """One ``crossdock worker`` process."""
+
+    def __init__(self, services, **env: str) -> None:
+        log = open(services["root"] / f"worker-{uuid.uuid4().hex[:6]}.log", "wb")
+        self.process = subprocess.Popen([*CROSSDOCK, "worker"], env={**services["env"], **env},
+                                        stdout=subprocess.DEVNULL, stderr=log)
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+
+
+@pytest.fixture
+def worker(services):
+    started = Worker(services)
+    yield started
+    started.stop()
+
+
+def _post(services, body: bytes, key: str = KEYS["acme"], **headers: str) -> httpx.Response:
+    return httpx.post(f"{services['base']}/api/v1/messages", content=body,
+                      headers={"X-Api-Key": key, **headers}, timeout=30)
+
+
+def _po_number(tag: str) -> tuple[str, bytes]:
+    control = f"{uuid.uuid4().int % 10**9:09d}"
+    number = f"PO-{tag}-{control}"
+    return number, interchange("ACMEBUYER", control, [po_set("0001", number)])
+
+
+def _orders(engine, number: str) -> int:
+    return count(engine, t.orders, t.orders.c.po_number == number)
+
+
+def _wait_file(path: Path, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{path} never appeared")
+        time.sleep(0.05)
+
+
+def test_end_to_end_with_worker_process(services, worker) -> None:
+    engine = services["engine"]
+    response = _post(services, (EXAMPLES / "850.x12").read_bytes())
+    assert response.status_code == 202
+    message_id = response.json()["id"]
+    assert wait_final(engine, message_id) == "accepted"
+    assert [s for s, _ in stages(engine, message_id)] == ["ingest", "parse", "acknowledge", "map", "apply", "route"]
+    assert [(c.document_kind, c.status) for c in wait_outbound(engine, message_id)] == [("997", "delivered")]
+    assert _orders(engine, "PO-10001") == 1
+
+
+@pytest.mark.parametrize("pause_at", ["apply", "apply:after_commit", "parse"])
+def test_kill_9_mid_stage_completes_exactly_once(services, pause_at: str) -> None:
+    """F1 (before commit), F2 (after commit, before the next stage), F4 (idle: only the sweeper)."""
+    engine = services["engine"]
+    marker = services["root"] / f"paused-{uuid.uuid4().hex[:6]}"
+    doomed = Worker(services, CROSSDOCK_TESTING__PAUSE_AT=pause_at, CROSSDOCK_TESTING__PAUSE_MARKER=str(marker),
+                    CROSSDOCK_TESTING__PAUSE_S="60")
+    number, body = _po_number("KILL")
+    message_id = _post(services, body).json()["id"]
+    _wait_file(marker)
+    doomed.kill()
+    assert _orders(engine, number) == (1 if pause_at == "apply:after_commit" else 0)
+    survivor = Worker(services)
+    try:
+        assert wait_final(engine, message_id, timeout=60) == "accepted"
+    finally:
+        survivor.stop()
+    assert _orders(engine, number) == 1
+    ok_stages = [s for s, outcome in stages(engine, message_id) if outcome == "ok"]
+    assert ok_stages == ["ingest", "parse", "acknowledge", "map", "apply", "route"]
+    assert count(engine, t.acks, t.acks.c.message_id == message_id) == 1
+
+
+def test_redis_flushed_with_work_in_flight(services) -> None:
+    """F8/F9: the queue is lost while work is pending; the sweeper rebuilds it from PostgreSQL."""
+    engine, client = services["engine"], services["redis"]
+    posted = []
+    for _ in range(5):
+        number, body = _po_number("FLUSH")
+        posted.append((number, _post(services, body).json()["id"]))
+    deleted = sum(client.delete(key) for key in client.scan_iter(f"{services['namespace']}*"))
+    assert deleted >= 1
+    fresh = Worker(services)
+    try:
+        for number, message_id in posted:
+            assert wait_final(engine, message_id, timeout=60) == "accepted"
+            assert _orders(engine, number) == 1
+    finally:
+        fresh.stop()
+
+
+def test_fifty_concurrent_posts_of_one_interchange(services, worker) -> None:
+    """F16: every POST is stored (each got a 202), exactly one is processed."""
+    engine = services["engine"]
+    number, body = _po_number("STORM")
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        responses = list(pool.map(lambda _: _post(services, body), range(50)))
+    assert [r.status_code for r in responses] == [202] * 50
+    finals = [wait_final(engine, r.json()["id"], timeout=90) for r in responses]
+    assert sorted(set(finals)) == ["accepted", "duplicate"] and finals.count("accepted") == 1
+    assert _orders(engine, number) == 1
+
+
+def test_sixteen_concurrent_allocators_never_reuse(services) -> None:
+    """F21: control numbers reserved by 16 threads (own transactions) are all distinct."""
+    engine = services["engine"]
+    with engine.connect() as conn:
+        globex = partner_by_code(conn, "globex")
+    barrier = threading.Barrier(16)
+    results: list[list[int]] = []
+
+    def allocate() -> None:
+        barrier.wait()
+        for _ in range(25):
+            results.append(reserve(engine, globex.id, "ISA", 3))
+
+    threads = [threading.Thread(target=allocate) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    numbers = [n for block in results for n in block]
+    assert len(numbers) == 16 * 25 * 3 == len(set(numbers))
