@@ -6,9 +6,9 @@ orders with 855 confirmations, 856 shipments and receipts, occasional duplicates
 applied twice) and, for a fifth of them, a 13-week 830 forecast with ``use_forecast``. Policies
 mix ``min_max``, ``reorder_point`` (service level) and ``days_of_supply``.
 
-Then times one ``run_replenishment`` call (position, demand statistics, 28-day projection and
-proposals for every item-location) and prints the figures. Target: 100,000 item-locations in
-<= 10 s on one core. Prints figures; asserts nothing.
+Then times ``run_replenishment`` (position, demand statistics, 28-day projection and proposals
+for every item-location), wall and CPU time, and prints the figures. Target: 100,000
+item-locations in <= 10 s on one core. Prints figures; asserts nothing.
 
 Usage::
 
@@ -125,15 +125,16 @@ def main() -> None:
     print(f"generated {len(inputs):,} item-locations, {movements:,} movements "
           f"in {time.perf_counter() - started:.1f} s")
 
-    best = float("inf")
+    best_wall = best_cpu = float("inf")
     proposals = []
     for _ in range(args.repeat):
-        started = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         proposals = run_replenishment(inputs, TODAY)
-        best = min(best, time.perf_counter() - started)
-    rate = len(inputs) / best
-    print(f"run_replenishment: {best:.2f} s for {len(inputs):,} item-locations "
-          f"({rate:,.0f}/s, {1e6 / rate:.1f} µs each), {len(proposals):,} proposals")
+        best_wall = min(best_wall, time.perf_counter() - wall)
+        best_cpu = min(best_cpu, time.process_time() - cpu)
+    # CPU time is the fair figure on a shared machine; wall time is what a user waits.
+    print(f"run_replenishment: {best_wall:.2f} s wall, {best_cpu:.2f} s CPU for {len(inputs):,} item-locations "
+          f"({1e6 * best_cpu / len(inputs):.1f} µs CPU each), {len(proposals):,} proposals")
     flags = Counter(flag.value for plan in plan_all(inputs[:10_000], TODAY) for flag in plan.flags)
     print("exception flags in the first 10,000:", dict(sorted(flags.items())))
 

@@ -7,7 +7,6 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from crossdock.gateway.hub import open_hub
@@ -281,9 +280,6 @@ def _payload(engine, sha: str) -> bytes:
 
 
 def test_canonical_json_from_host_is_rendered_for_recipient(client) -> None:
-    pytest.importorskip("crossdock.mappings", reason="mappings not installed")
-    from crossdock.mappings import from_canonical  # noqa: F401 - skip until the X12 renderer exists
-
     engine = client.hub.runtime.engine
     document = {"document_type": "purchase_order", "po_number": "PO-OUT-1",
                 "lines": [{"line_number": "1", "quantity": {"value": "5", "unit": "EA"}}]}
@@ -294,7 +290,7 @@ def test_canonical_json_from_host_is_rendered_for_recipient(client) -> None:
     assert wait_final(engine, message_id) == "accepted"
     (rendered,) = wait_outbound(engine, message_id)
     assert (rendered.document_kind, rendered.status) == ("850", "delivered")
-    assert b"BEG*00*" in _payload(engine, rendered.sha256) and b"PO-OUT-1" in _payload(engine, rendered.sha256)
+    assert b"~ST*850*" in _payload(engine, rendered.sha256) and b"*PO-OUT-1" in _payload(engine, rendered.sha256)
     with engine.connect() as conn:
         expected = conn.execute(select(t.acks.c.status).where(t.acks.c.direction == "expected")).all()
     assert expected == [("pending",)]

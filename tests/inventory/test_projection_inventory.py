@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
@@ -44,7 +43,7 @@ def test_safety_stock_from_service_level_matches_the_hand_computed_value(mv) -> 
     ledger = [mv("sale", 56, at(-7), "w1", period_start=at(-13)), mv("sale", 70, at(0), "w2", period_start=at(-6))]
     stats = demand_stats(ledger, TODAY, 56)
     policy = ReplenishmentPolicy("reorder_point", service_level=0.95, lead_time_days=9, review_period_days=7)
-    lv = levels(policy, Decimal(100), stats, flat(stats.avg_daily))
+    lv = levels(policy, 100.0, stats, flat(stats.avg_daily))
     assert lv.safety_stock == pytest.approx(18.4634, abs=1e-4)
     assert lv.reorder_point == pytest.approx(9 * 9 + 18.4634, abs=1e-4)
     assert lv.trigger == lv.reorder_point and not lv.trigger_is_min
@@ -70,7 +69,7 @@ LEVEL_CASES = [
 
 @pytest.mark.parametrize(("fields", "expected"), LEVEL_CASES)
 def test_levels_per_method(fields, expected) -> None:
-    lv = levels(ReplenishmentPolicy(**fields), Decimal(40), STATS, flat(8.0))
+    lv = levels(ReplenishmentPolicy(**fields), 40.0, STATS, flat(8.0))
     assert (lv.safety_stock, lv.reorder_point, lv.trigger, lv.target, lv.min_level, lv.max_level) == expected
     assert lv.days_of_supply == 5.0
 
@@ -78,14 +77,14 @@ def test_levels_per_method(fields, expected) -> None:
 def test_dynamic_levels_are_unknown_without_demand() -> None:
     policy = ReplenishmentPolicy("days_of_supply", target_days_of_supply=20)
     unknown = DemandProfile(((1, 28, 0.0),), 0.0, DemandSource.NONE)
-    lv = levels(policy, Decimal(40), DemandStats(0.0, 0.0, 0, 0, at(-27), TODAY), unknown)
+    lv = levels(policy, 40.0, DemandStats(0.0, 0.0, 0, 0, at(-27), TODAY), unknown)
     assert (lv.min_level, lv.max_level, lv.days_of_supply) == (None, None, NO_DEMAND_DAYS_OF_SUPPLY)
 
 
 @pytest.mark.parametrize(("on_hand", "avg", "expected"),
                          [(40, 8.0, 5.0), (40, 0.0, 9999.0), (0, 8.0, 0.0), (-3, 0.0, 0.0), (10**9, 0.001, 9999.0)])
 def test_days_of_supply(on_hand, avg, expected) -> None:
-    assert days_of_supply(Decimal(on_hand), avg) == expected
+    assert days_of_supply(float(on_hand), avg) == expected
 
 
 def test_scheduled_receipts_land_on_their_days(mv) -> None:

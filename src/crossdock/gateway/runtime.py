@@ -26,7 +26,34 @@ from crossdock.gateway.partners import ChannelConfig
 from crossdock.gateway.settings import Settings
 from crossdock.gateway.store.engine import build_engine
 
-__all__ = ["Runtime", "build_runtime", "Transports"]
+__all__ = ["Runtime", "build_runtime", "Transports", "ReadingCache"]
+
+
+class ReadingCache:
+    """The last few parsed payloads of this process, by content hash.
+
+    Consecutive stages of one message usually run in the same worker (the runner continues with
+    the next stage), so parse, acknowledge and map read the bytes once instead of three times.
+    Parsing is pure, so a miss (another process, an evicted entry) only costs a re-read.
+    """
+
+    def __init__(self, max_entries: int = 4, max_bytes: int = 32 * 1024 * 1024) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, object] = {}
+        self._max_entries = max_entries
+        self._max_bytes = max_bytes
+
+    def get(self, key: str, size: int, compute: Callable[[], object]) -> object:
+        with self._lock:
+            if key in self._entries:
+                return self._entries[key]
+        value = compute()
+        if size <= self._max_bytes:
+            with self._lock:
+                self._entries[key] = value
+                while len(self._entries) > self._max_entries:
+                    self._entries.pop(next(iter(self._entries)))
+        return value
 
 
 class Transports:
@@ -78,6 +105,7 @@ class Runtime:
         transports: outbound channels.
         clock: epoch seconds.
         dispatch: ``dispatch(work_id, delay_s=0.0)`` enqueues a work item (set with the broker).
+        readings: recently parsed X12 payloads (pure results, safe to share).
     """
 
     settings: Settings
@@ -86,6 +114,7 @@ class Runtime:
     transports: Transports
     clock: Callable[[], float] = time.time
     dispatch: Callable[..., None] = field(default=lambda work_id, delay_s=0.0: None)
+    readings: ReadingCache = field(default_factory=ReadingCache)
 
     def close(self) -> None:
         self.transports.close()

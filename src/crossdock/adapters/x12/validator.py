@@ -307,10 +307,23 @@ class SetValidator:
             for p in candidates:
                 if p >= lowest:
                     child = loop.children[p]
-                    if child.__class__ is _Seg:
-                        self._next_segment(frame, loop, child, current, p, segment)
-                    else:
+                    if child.__class__ is not _Seg:
                         self._move(len(stack) - 1, p, segment, self._count + 1)
+                        return
+                    counts = frame[2]
+                    if p == current and counts[p] < child.max_use and sid != "HL":
+                        # the commonest case of all: the same segment again, within its max use
+                        counts[p] += 1
+                        checker = child.checker
+                        try:
+                            if checker.element_sep.join(segment[1]) in checker.clean:
+                                return
+                        except TypeError:
+                            pass
+                        if not checker.is_clean(segment[1]):
+                            self._check_segment(child, segment, self._count + 1, loop.id)
+                        return
+                    self._next_segment(frame, loop, child, current, p, segment)
                     return
         if sid == loop.first_id and len(stack) > 1:
             # the innermost loop starts its next iteration (the most common loop transition)
@@ -397,6 +410,8 @@ class SetValidator:
 
     def _close(self, frame: list, position: int) -> None:
         loop, current, counts = frame[0], frame[1], frame[2]
+        if current == 0 and counts[0] == 0 and loop.children[0].mandatory:  # an empty set body
+            self._report_missing(loop.children[0], loop, position)
         for i in loop.mandatory_after_first:
             if i > current and counts[i] == 0:
                 self._report_missing(loop.children[i], loop, position)

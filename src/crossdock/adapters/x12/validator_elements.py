@@ -6,8 +6,10 @@ from the segment definition: types, lengths, closed code lists, valid dates and 
 elements and the element count. Syntax notes are small presence checks. Only when that fails does
 the slow path walk the elements one by one and name every problem with its AK4/IK4 code.
 
-The two paths must agree: a segment passes the fast path if and only if the slow path finds
-nothing (tests check this on every corpus segment).
+The two paths agree: a segment passes the fast path only if the slow path finds nothing, and
+the slow path finds something whenever the fast path fails, except for segments with repeated
+elements or characters ``str.isprintable`` refuses beyond control characters, which always take
+the slow path (tests check this on random segments and on every corpus segment).
 """
 
 from __future__ import annotations

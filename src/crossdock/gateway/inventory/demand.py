@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from itertools import groupby
 
 from crossdock.gateway.inventory._values import coerce_decimal
 from crossdock.gateway.inventory.errors import MovementInvalid
@@ -150,10 +151,10 @@ def stats_of_distinct(ledger: Iterable[Movement], as_of: date, window_days: int,
     lo, hi = start.toordinal(), as_of.toordinal()
     spans: list[tuple[int, int, float]] = []  # (first day, last day, qty) as ordinals, clipped
     for m in ledger:
-        if m.kind is _SALE and start <= m.effective <= as_of:
-            last = m.effective.toordinal()
-            first = m.period_start.toordinal() if m.period_start is not None else last
-            _clip(spans, first, last, m.amount, lo, hi)
+        if m.kind is _SALE:
+            first, last = m.days
+            if lo <= last <= hi:
+                _clip(spans, first, last, m.amount, lo, hi)
     for p in reported_periods:
         _clip(spans, p.start.toordinal(), p.end.toordinal(), 0.0, lo, hi)
     return _estimate(_merge(spans), start, as_of)
@@ -267,9 +268,9 @@ def _paint(buckets: list[ForecastBucket], today: date, horizon: int) -> list[flo
 
 def _runs(rates: list[float]) -> tuple[tuple[int, int, float], ...]:
     runs: list[tuple[int, int, float]] = []
-    for day, rate in enumerate(rates, start=1):
-        if runs and runs[-1][2] == rate:
-            runs[-1] = (runs[-1][0], day, rate)
-        else:
-            runs.append((day, day, rate))
+    first = 1
+    for rate, days in groupby(rates):
+        last = first + sum(1 for _ in days) - 1
+        runs.append((first, last, rate))
+        first = last + 1
     return tuple(runs)

@@ -139,6 +139,9 @@ class Movement:
         sequence: ledger append order (the DB row id); breaks ties between same-day snapshots.
         idempotency_key: derived, see :func:`idempotency_key`.
         amount: derived, ``quantity`` as a float for statistics (converted once, not per run).
+        days: derived, the first and last day covered as ordinals (``period_start`` or
+            ``effective``, then ``effective``).
+        sort_key: derived, ledger order: (effective as an ordinal, sequence, idempotency key).
 
     Raises:
         MovementInvalid: with every problem found, as issues.
@@ -155,7 +158,8 @@ class Movement:
     sequence: int = 0
     idempotency_key: str = field(init=False, default="")
     amount: float = field(init=False, default=0.0, repr=False, compare=False)
-    sort_key: tuple[date, int, str] = field(init=False, default=(date.min, 0, ""), repr=False, compare=False)
+    days: tuple[int, int] = field(init=False, default=(0, 0), repr=False, compare=False)
+    sort_key: tuple[int, int, str] = field(init=False, default=(0, 0, ""), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         issues: list[Issue] = []
@@ -170,8 +174,11 @@ class Movement:
         object.__setattr__(self, "key", ItemLocationKey(*self.key))
         ikey = idempotency_key(self.source, self.kind, self.key)
         object.__setattr__(self, "idempotency_key", ikey)
-        object.__setattr__(self, "sort_key", (self.effective, self.sequence, ikey))
+        last = self.effective.toordinal()
+        first = self.period_start.toordinal() if self.period_start is not None else last
+        object.__setattr__(self, "sort_key", (last, self.sequence, ikey))
         object.__setattr__(self, "amount", float(self.quantity))
+        object.__setattr__(self, "days", (first, last))
 
 
 def _check_movement(m: Movement, issues: list[Issue]) -> None:
@@ -323,7 +330,7 @@ class _Order:
     cancelled: Decimal = ZERO
     received: Decimal = ZERO
     order_date: date | None = None
-    due: tuple[tuple[date, int, str], date] | None = None
+    due: tuple[tuple[int, int, str], date] | None = None
     shipments: list[list] = field(default_factory=list)
     confirmations: list[Movement] = field(default_factory=list)
 
@@ -347,16 +354,15 @@ def position_of_distinct(ledger: list[Movement], as_of: date, window_days: int,
     Returns:
         The position.
     """
-    snapshot = None
-    for m in ledger:
-        if m.kind is _SNAPSHOT and m.effective <= as_of:
-            snapshot = m  # ledger order: the last one is the latest
+    # Ledger order: the latest snapshot is the last one on or before as_of, usually near the end.
+    snapshot = next((m for m in reversed(ledger) if m.kind is _SNAPSHOT and m.effective <= as_of), None)
     window_start = as_of - timedelta(days=window_days - 1)
     snapshot_date = snapshot.effective if snapshot else date.min
     on_hand = snapshot.quantity if snapshot else ZERO
     sold = received = ZERO
     explanation: list[Movement] = []
     pipeline: list[Movement] = []
+    # One inline pass: it runs for every movement of every item-location in a planning run.
     for m in ledger:
         effective = m.effective
         if effective > as_of:
@@ -446,15 +452,18 @@ def _pipeline(pipeline: list[Movement]) -> tuple[tuple[ScheduledReceipt, ...], D
     """What is still to arrive, and how much of the open orders 855s confirmed."""
     orders, loose_shipments, loose_received = _fold_orders(pipeline)
     lots: list[list] = []   # in transit: [due, qty, order_ref]
-    opens: list[list] = []  # on order:   [due, qty, order_ref, order_date, confirmed]
+    opens: list[list] = []  # on order:   [due, qty, order_ref, order_date, confirmed qty or None]
     for ref, order in orders.items():
         shipped = sum((lot[1] for lot in order.shipments), ZERO)
         lots.extend(_consume(sorted(order.shipments, key=lambda lot: _due_key(lot[0], lot[2], lot[1])), order.received))
         open_qty = order.ordered - order.cancelled - max(shipped, order.received)
         if open_qty > 0:
             promised = _promise(order.confirmations)
-            due = promised[1] if promised else (order.due[1] if order.due else None)
-            opens.append([due, open_qty, ref, order.order_date, promised is not None])
+            if promised:
+                opens.append([promised[1] or (order.due and order.due[1]), open_qty, ref, order.order_date,
+                              promised[0]])
+            else:
+                opens.append([order.due and order.due[1], open_qty, ref, order.order_date, None])
     opens.sort(key=lambda o: _due_key(o[0] or o[3], o[2], o[1]))
     for lot in sorted(loose_shipments, key=lambda lot: _due_key(lot[0], None, lot[1])):
         _consume(opens, lot[1])
@@ -463,9 +472,12 @@ def _pipeline(pipeline: list[Movement]) -> tuple[tuple[ScheduledReceipt, ...], D
     left = _consume_amount(lots, loose_received)
     _consume_amount(opens, left)
     receipts = [ScheduledReceipt(ref, "in_transit", qty, due) for due, qty, ref in lots if qty > 0]
-    receipts += [ScheduledReceipt(ref, "on_order", qty, due, order_date, confirmed)
-                 for due, qty, ref, order_date, confirmed in opens if qty > 0]
-    return tuple(receipts), _confirmed(orders, receipts)
+    confirmed = ZERO
+    for due, qty, ref, order_date, promised_qty in opens:
+        if qty > 0:
+            receipts.append(ScheduledReceipt(ref, "on_order", qty, due, order_date, promised_qty is not None))
+            confirmed += min(qty, promised_qty) if promised_qty is not None else ZERO
+    return tuple(receipts), confirmed
 
 
 def _promise(confirmations: list[Movement]) -> tuple[Decimal, date | None] | None:
@@ -493,15 +505,6 @@ def _consume_amount(lots: list[list], amount: Decimal) -> Decimal:
         lot[1] -= take
         amount -= take
     return amount
-
-
-def _confirmed(orders: dict[str, _Order], receipts: list[ScheduledReceipt]) -> Decimal:
-    total = ZERO
-    for r in receipts:
-        if r.status == "on_order" and r.confirmed and r.order_ref is not None:
-            promised = _promise(orders[r.order_ref].confirmations)
-            total += min(r.quantity, promised[0]) if promised else ZERO
-    return total
 
 
 def explain(pos: Position, figure: Figure) -> tuple[DocumentRef, ...]:

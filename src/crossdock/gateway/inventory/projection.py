@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 
 from crossdock.gateway.inventory.demand import DemandProfile, DemandSource, DemandStats
 from crossdock.gateway.inventory.ledger import Position
@@ -86,7 +85,7 @@ class Levels:
     days_of_supply: float
 
 
-def levels(policy: ReplenishmentPolicy, on_hand: Decimal, stats: DemandStats, profile: DemandProfile) -> Levels:
+def levels(policy: ReplenishmentPolicy, on_hand: float, stats: DemandStats, profile: DemandProfile) -> Levels:
     """Safety stock, reorder point, trigger, target and days of supply.
 
     Args:
@@ -147,13 +146,13 @@ def _target(policy: ReplenishmentPolicy, rop: float, avg: float) -> float:
     return rop + avg * policy.review_period_days
 
 
-def days_of_supply(on_hand: Decimal, avg_daily: float) -> float:
+def days_of_supply(on_hand: float, avg_daily: float) -> float:
     """On hand / average daily demand; 9999 with no demand, 0 with nothing on hand."""
     if on_hand <= 0:
         return 0.0
     if avg_daily <= 0:
         return NO_DEMAND_DAYS_OF_SUPPLY
-    return min(float(on_hand) / avg_daily, NO_DEMAND_DAYS_OF_SUPPLY)
+    return min(on_hand / avg_daily, NO_DEMAND_DAYS_OF_SUPPLY)
 
 
 def receipt_days(pos: Position, policy: ReplenishmentPolicy, today: date) -> dict[int, float]:

@@ -229,15 +229,16 @@ def plan_item(item: ItemLocationInput, today: date, *, detail: bool = False) -> 
     pos = position_of_distinct(ledger, today, policy.demand_window_days, issues)
     stats = stats_of_distinct(ledger, today, policy.demand_window_days, item.reported_periods)
     profile = demand_profile(stats, item.forecast, today, policy.horizon_days, policy.use_forecast)
-    lv = levels(policy, pos.on_hand, stats, profile)
+    on_hand = float(pos.on_hand)
+    lv = levels(policy, on_hand, stats, profile)
     receipts = receipt_days(pos, policy, today)
-    segs = segments(float(pos.on_hand), receipts, profile, policy.horizon_days)
+    segs = segments(on_hand, receipts, profile, policy.horizon_days)
     review = max(1, min(policy.horizon_days, policy.lead_time_days + policy.review_period_days))
     trigger_day = first_day_below(segs, lv.trigger - EPSILON, review)
     stockout_day = first_day_below(segs, EPSILON, policy.horizon_days)
     trigger_date = today + timedelta(days=trigger_day) if trigger_day else None
     stockout_date = today + timedelta(days=stockout_day) if stockout_day else None
-    flags = _flags(pos, lv, stockout_date)
+    flags = _flags(on_hand, lv, stockout_date)
     proposal = None
     if trigger_day is not None and trigger_date is not None:
         proposal = _propose(item, today, lv, flags, trigger_date, balance_on(segs, trigger_day), stockout_date)
@@ -253,8 +254,7 @@ def plan_item(item: ItemLocationInput, today: date, *, detail: bool = False) -> 
     )
 
 
-def _flags(pos: Position, lv: Levels, stockout_date: date | None) -> frozenset[ExceptionFlag]:
-    on_hand = pos.on_hand
+def _flags(on_hand: float, lv: Levels, stockout_date: date | None) -> frozenset[ExceptionFlag]:
     flags = []
     if on_hand <= 0:
         flags.append(ExceptionFlag.OUT_OF_STOCK)

@@ -106,6 +106,11 @@ class StageContext:
             select(t.payloads.c.data).where(t.payloads.c.sha256 == self.message.sha256)
         ).scalar_one()
 
+    def x12(self) -> pipeline.X12Reading:
+        """The message's X12 reading (cached per process by content hash)."""
+        message = self.message
+        return self.runtime.readings.get(message.sha256, message.size, lambda: pipeline.read_x12(self.payload()))
+
     def allocator(self, partner_id: int) -> DurableAllocator:
         """Durable control numbers: own committed transaction on PostgreSQL, the stage's on SQLite."""
         if is_postgres(self.conn):
@@ -183,7 +188,7 @@ def parse(ctx: StageContext) -> StageResult:
     message = ctx.message
     if message.format != "x12":
         return _parse_document_message(ctx)
-    reading = pipeline.read_x12(ctx.payload())
+    reading = ctx.x12()
     if reading.error is not None:
         raise reading.error
     conn = ctx.conn
@@ -287,7 +292,7 @@ def acknowledge(ctx: StageContext) -> StageResult:
     rows = {r.position: r for r in conn.execute(select(t.interchanges).where(t.interchanges.c.message_id == message.id))}
     if already or not rows:
         return StageResult("map", "skipped", "acks already sent" if already else "no interchange")
-    reading = pipeline.read_x12(ctx.payload())
+    reading = ctx.x12()
     dup_groups = {(r.interchange_position, r.group_position) for r in conn.execute(
         select(t.transaction_sets.c.interchange_position, t.transaction_sets.c.group_position)
         .where(t.transaction_sets.c.message_id == message.id, t.transaction_sets.c.status == "D"))}
@@ -372,7 +377,7 @@ def _map_x12(ctx: StageContext, existing: dict[int, str]):
     interchanges = {r.position: (r.partner_id, r.test) for r in conn.execute(
         select(t.interchanges.c.position, t.interchanges.c.partner_id, t.interchanges.c.test)
         .where(t.interchanges.c.message_id == message.id))}
-    reading = pipeline.read_x12(ctx.payload())
+    reading = ctx.x12()
     owners = {s.position: interchanges.get(s.interchange_position, (None, False)) for s in reading.sets}
     mapped = []
     for view in reading.sets:
