@@ -82,6 +82,13 @@ def test_without_use_forecast_the_forecast_is_ignored() -> None:
     assert (profile.runs, profile.average, profile.source) == (((1, 28, 3.0),), 3.0, DemandSource.HISTORY)
 
 
+def test_net_returns_are_reported_but_planned_as_no_demand(mv) -> None:
+    ledger = [mv("sale", 5, back(1), "s"), mv("sale", -19, back(0), "r")]
+    stats = demand_stats(ledger, AS_OF, window_days=28)
+    assert stats.avg_daily == -7.0
+    assert demand_profile(stats, [], AS_OF, 28, use_forecast=False).runs == ((1, 28, 0.0),)
+
+
 def test_the_forecast_overrides_history_where_it_has_buckets() -> None:
     week1 = ForecastBucket(AS_OF + timedelta(days=1), AS_OF + timedelta(days=7), Decimal(70), firm=True)
     week2 = ForecastBucket(AS_OF + timedelta(days=8), AS_OF + timedelta(days=14), Decimal(140))

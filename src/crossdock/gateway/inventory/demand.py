@@ -20,7 +20,8 @@ fewer than two observations σ is 0.
 
 Forecast (830, CPFR): with ``use_forecast`` a day covered by a forecast bucket uses the bucket's
 quantity spread evenly over its days; firm buckets beat planning ones, then the shorter bucket.
-Days without a bucket fall back to the sales average. σ always comes from sales history.
+Days without a bucket fall back to the sales average. σ always comes from sales history. A
+negative average (returns exceeding sales) is kept in the statistics but planned as zero demand.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from itertools import groupby
+from typing import NamedTuple
 
 from crossdock.gateway.inventory._values import coerce_decimal
 from crossdock.gateway.inventory.errors import MovementInvalid
@@ -101,9 +103,10 @@ class DemandSource(StrEnum):
     NONE = "none"
 
 
-@dataclass(frozen=True, slots=True)
-class DemandStats:
+class DemandStats(NamedTuple):
     """Sales history over a window.
+
+    A NamedTuple: immutable and cheap to build (one per item-location per run).
 
     Attributes:
         avg_daily: mean units sold per covered day (0.0 when nothing is covered).
@@ -144,6 +147,9 @@ def demand_stats(movements: Iterable[Movement], as_of: date, window_days: int,
     return stats_of_distinct(ledger, as_of, window_days, reported_periods)
 
 
+_SALE = MovementKind.SALE
+
+
 def stats_of_distinct(ledger: Iterable[Movement], as_of: date, window_days: int,
                       reported_periods: Iterable[Period] = ()) -> DemandStats:
     """:func:`demand_stats` for movements already deduplicated."""
@@ -153,14 +159,13 @@ def stats_of_distinct(ledger: Iterable[Movement], as_of: date, window_days: int,
     for m in ledger:
         if m.kind is _SALE:
             first, last = m.days
-            if lo <= last <= hi:
+            if lo <= first and last <= hi:
+                spans.append((first, last, m.amount))  # the common case: wholly inside
+            elif lo <= last <= hi:
                 _clip(spans, first, last, m.amount, lo, hi)
     for p in reported_periods:
         _clip(spans, p.start.toordinal(), p.end.toordinal(), 0.0, lo, hi)
     return _estimate(_merge(spans), start, as_of)
-
-
-_SALE = MovementKind.SALE
 
 
 def _clip(spans: list[tuple[int, int, float]], first: int, last: int, qty: float, lo: int, hi: int) -> None:
@@ -191,10 +196,14 @@ def _merge(spans: list[tuple[int, int, float]]) -> list[tuple[int, float]]:
 
 
 def _estimate(observations: list[tuple[int, float]], start: date, end: date) -> DemandStats:
-    days = sum(n for n, _ in observations)
+    days = 0
+    total = 0.0
+    for n, q in observations:
+        days += n
+        total += q
     if days == 0:
         return DemandStats(0.0, 0.0, 0, 0, start, end)
-    mean = sum(q for _, q in observations) / days
+    mean = total / days
     count = len(observations)
     sigma = 0.0
     if count > 1:
@@ -203,9 +212,10 @@ def _estimate(observations: list[tuple[int, float]], start: date, end: date) -> 
     return DemandStats(mean, sigma, days, count, start, end)
 
 
-@dataclass(frozen=True, slots=True)
-class DemandProfile:
+class DemandProfile(NamedTuple):
     """Planned demand per projected day, as runs of a constant daily rate.
+
+    A NamedTuple: immutable and cheap to build (one per item-location per run).
 
     Day 1 is the day after ``today``; runs cover days 1..horizon without gaps.
 
@@ -245,12 +255,14 @@ def demand_profile(stats: DemandStats, forecast: Iterable[ForecastBucket], today
         The profile.
     """
     history = DemandSource.HISTORY if stats.known else DemandSource.NONE
+    # Returns exceeding sales make a negative average: plan that as no demand.
+    average = max(stats.avg_daily, 0.0)
     buckets = list(forecast) if use_forecast else []
     if not buckets:
-        return DemandProfile(((1, horizon_days, stats.avg_daily),), stats.avg_daily, history)
+        return DemandProfile(((1, horizon_days, average),), average, history)
     rates = _paint(buckets, today, horizon_days)
     source = DemandSource.FORECAST if any(r is not None for r in rates) else history
-    values = [stats.avg_daily if r is None else r for r in rates]
+    values = [average if r is None else r for r in rates]
     return DemandProfile(_runs(values), sum(values) / horizon_days, source)
 
 

@@ -202,9 +202,10 @@ def _check_movement(m: Movement, issues: list[Issue]) -> None:
         issues.append(Issue("NOT_AN_INTEGER", "sequence must be an integer", ("sequence",)))
 
 
-@dataclass(frozen=True, slots=True)
-class ScheduledReceipt:
+class ScheduledReceipt(NamedTuple):
     """Stock expected to arrive: an in-transit shipment or an open order quantity.
+
+    A NamedTuple: immutable and cheap to build (one per item-location per run).
 
     Attributes:
         order_ref: the purchase order, ``None`` for a shipment not matched to one.
@@ -442,10 +443,14 @@ def _fold_orders(pipeline: list[Movement]) -> tuple[dict[str, _Order], list[list
     return orders, loose_shipments, loose_received
 
 
-def _due_key(due: date | None, ref: str | None, qty: Decimal) -> tuple[date, str, Decimal]:
+def _lot_key(lot: list) -> tuple[date, str, Decimal]:
     # Unknown due dates sort first: treated as arriving soonest, and consumed first. The quantity
     # only breaks ties, so that the result never depends on the input order.
-    return (due or date.min, ref or "", qty)
+    return (lot[0] or date.min, lot[2] or "", lot[1])
+
+
+def _open_key(entry: list) -> tuple[date, str, Decimal]:
+    return (entry[0] or entry[3] or date.min, entry[2], entry[1])
 
 
 def _pipeline(pipeline: list[Movement]) -> tuple[tuple[ScheduledReceipt, ...], Decimal]:
@@ -454,50 +459,73 @@ def _pipeline(pipeline: list[Movement]) -> tuple[tuple[ScheduledReceipt, ...], D
     lots: list[list] = []   # in transit: [due, qty, order_ref]
     opens: list[list] = []  # on order:   [due, qty, order_ref, order_date, confirmed qty or None]
     for ref, order in orders.items():
-        shipped = sum((lot[1] for lot in order.shipments), ZERO)
-        lots.extend(_consume(sorted(order.shipments, key=lambda lot: _due_key(lot[0], lot[2], lot[1])), order.received))
-        open_qty = order.ordered - order.cancelled - max(shipped, order.received)
-        if open_qty > 0:
-            promised = _promise(order.confirmations)
-            if promised:
-                opens.append([promised[1] or (order.due and order.due[1]), open_qty, ref, order.order_date,
-                              promised[0]])
-            else:
-                opens.append([order.due and order.due[1], open_qty, ref, order.order_date, None])
-    opens.sort(key=lambda o: _due_key(o[0] or o[3], o[2], o[1]))
-    for lot in sorted(loose_shipments, key=lambda lot: _due_key(lot[0], None, lot[1])):
+        entry = _open(ref, order)  # before _in_transit consumes the shipments
+        if entry is not None:
+            opens.append(entry)
+        lots += _in_transit(order)
+    if len(opens) > 1:
+        opens.sort(key=_open_key)
+    if loose_shipments or loose_received:
+        _apply_unmatched(lots, opens, loose_shipments, loose_received)
+    if len(lots) > 1:
+        lots.sort(key=_lot_key)
+    return _receipts(lots, opens)
+
+
+def _in_transit(order: _Order) -> list[list]:
+    """An order's shipments still in transit: its receipts clear the earliest due first."""
+    shipments = order.shipments
+    if len(shipments) > 1:
+        shipments.sort(key=_lot_key)
+    _consume(shipments, order.received)
+    return shipments
+
+
+def _open(ref: str, order: _Order) -> list | None:
+    """An order's quantity not yet shipped or received, with its due date, or ``None``."""
+    shipped = sum((lot[1] for lot in order.shipments), ZERO)
+    open_qty = order.ordered - order.cancelled - max(shipped, order.received)
+    if open_qty <= 0:
+        return None
+    requested = order.due[1] if order.due else None
+    promised = _promise(order.confirmations) if order.confirmations else None
+    if promised is None:
+        return [requested, open_qty, ref, order.order_date, None]
+    return [promised[1] or requested, open_qty, ref, order.order_date, promised[0]]
+
+
+def _apply_unmatched(lots: list[list], opens: list[list], shipments: list[list], received: Decimal) -> None:
+    """Shipments without an order consume open orders and travel; receipts without one clear
+    in-transit stock, then open orders (earliest due first, both)."""
+    for lot in sorted(shipments, key=_lot_key):
         _consume(opens, lot[1])
         lots.append(lot)
-    lots.sort(key=lambda lot: _due_key(lot[0], lot[2], lot[1]))
-    left = _consume_amount(lots, loose_received)
-    _consume_amount(opens, left)
+    lots.sort(key=_lot_key)
+    _consume(opens, _consume(lots, received))
+
+
+def _receipts(lots: list[list], opens: list[list]) -> tuple[tuple[ScheduledReceipt, ...], Decimal]:
     receipts = [ScheduledReceipt(ref, "in_transit", qty, due) for due, qty, ref in lots if qty > 0]
     confirmed = ZERO
     for due, qty, ref, order_date, promised_qty in opens:
         if qty > 0:
             receipts.append(ScheduledReceipt(ref, "on_order", qty, due, order_date, promised_qty is not None))
-            confirmed += min(qty, promised_qty) if promised_qty is not None else ZERO
+            if promised_qty is not None:
+                confirmed += min(qty, promised_qty)
     return tuple(receipts), confirmed
 
 
-def _promise(confirmations: list[Movement]) -> tuple[Decimal, date | None] | None:
+def _promise(confirmations: list[Movement]) -> tuple[Decimal, date | None]:
     """Quantity and promised date of the latest confirming document (its lines summed)."""
-    if not confirmations:
-        return None
-    latest = max(confirmations, key=attrgetter("sort_key")).source.document_id
+    latest = confirmations[-1].source.document_id  # ledger order: the last is the latest
     lines = [c for c in confirmations if c.source.document_id == latest]
     dues = [c.due for c in lines if c.due is not None]
     # The latest promised line: the whole order is only in by then.
     return sum((c.quantity for c in lines), ZERO), max(dues) if dues else None
 
 
-def _consume(lots: list[list], amount: Decimal) -> list[list]:
-    """Take ``amount`` from the quantities (index 1) of ``lots`` in their order; return them."""
-    _consume_amount(lots, amount)
-    return lots
-
-
-def _consume_amount(lots: list[list], amount: Decimal) -> Decimal:
+def _consume(lots: list[list], amount: Decimal) -> Decimal:
+    """Take ``amount`` from the quantities (index 1) of ``lots`` in their order; return the rest."""
     for lot in lots:
         if amount <= 0:
             break

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from crossdock.gateway.inventory.demand import DemandProfile, DemandSource, DemandStats
 from crossdock.gateway.inventory.ledger import Position
@@ -56,9 +57,10 @@ Segment = tuple[int, int, float, float]
 """``(first_day, end_day_exclusive, balance_on_first_day, daily_rate)``."""
 
 
-@dataclass(frozen=True, slots=True)
-class Levels:
+class Levels(NamedTuple):
     """The stock levels an item-location is planned against (quantities; demand is an estimate).
+
+    A NamedTuple: immutable and cheap to build (one per item-location per run).
 
     Attributes:
         avg_daily: planning demand per day (forecast or sales average).

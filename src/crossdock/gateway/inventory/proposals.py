@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 from crossdock.gateway.inventory.demand import (
     DemandSource,
@@ -115,9 +116,11 @@ class ReasonCode(StrEnum):
     OUT_OF_STOCK = "OUT_OF_STOCK"
 
 
-@dataclass(frozen=True, slots=True)
-class Reason:
-    """Why an order is proposed, with the date it applies to."""
+class Reason(NamedTuple):
+    """Why an order is proposed, with the date it applies to.
+
+    A NamedTuple: immutable and cheap to build (one per item-location per run).
+    """
 
     code: ReasonCode
     date: date
@@ -236,11 +239,11 @@ def plan_item(item: ItemLocationInput, today: date, *, detail: bool = False) -> 
     review = max(1, min(policy.horizon_days, policy.lead_time_days + policy.review_period_days))
     trigger_day = first_day_below(segs, lv.trigger - EPSILON, review)
     stockout_day = first_day_below(segs, EPSILON, policy.horizon_days)
-    trigger_date = today + timedelta(days=trigger_day) if trigger_day else None
-    stockout_date = today + timedelta(days=stockout_day) if stockout_day else None
+    stockout_date = today + timedelta(days=stockout_day) if stockout_day is not None else None
     flags = _flags(on_hand, lv, stockout_date)
-    proposal = None
-    if trigger_day is not None and trigger_date is not None:
+    trigger_date = proposal = None
+    if trigger_day is not None:
+        trigger_date = today + timedelta(days=trigger_day)
         proposal = _propose(item, today, lv, flags, trigger_date, balance_on(segs, trigger_day), stockout_date)
     if profile.source is DemandSource.NONE:
         issues = [*issues, Issue("DEMAND_UNKNOWN", "no sales reported in the window and no forecast: "
