@@ -20,6 +20,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "db",
     "translate",
     "schema",
+    "partners",
+    "keys",
+    "users",
+    "status",
 )
 
 

@@ -10,14 +10,19 @@ code       kind    API key               ISA sender        agreements
 ``globex`` seller  ``demo-globex-key``   ``ZZ:GLOBEXSUP``  inbound ``*``; outbound ``*`` into
                                                            ``<var>/outbox/globex``
 =========  ======  ====================  ================  =========================================
+
+People (web pages at ``/login``): ``ops`` / ``demo-ops-password`` (console), ``globex-sales`` /
+``demo-supplier-password`` (supplier portal, partner ``globex``), ``admin`` / ``demo-admin-password``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine
+from argon2 import PasswordHasher
+from sqlalchemy import Engine, select
 
+from crossdock.gateway.auth.users import create_user, password_hasher
 from crossdock.gateway.partners import (
     AgreementConfig,
     ChannelConfig,
@@ -26,15 +31,23 @@ from crossdock.gateway.partners import (
     partner_by_code,
 )
 
-__all__ = ["load_demo", "DEMO_KEYS"]
+from crossdock.gateway.settings import AuthSettings
+from crossdock.gateway.store import schema as t
+
+__all__ = ["load_demo", "demo_banner", "DEMO_KEYS", "DEMO_USERS"]
 
 DEMO_KEYS = {"erp": "demo-erp-key", "acme": "demo-acme-key", "globex": "demo-globex-key"}
+#: user name → (password, role, partner code)
+DEMO_USERS = {"ops": ("demo-ops-password", "ops", None),
+              "globex-sales": ("demo-supplier-password", "supplier", "globex"),
+              "admin": ("demo-admin-password", "admin", None)}
 _PARTNERS = (("acme", "ACME Retail (buyer)", "ZZ:ACMEBUYER"), ("globex", "Globex Supply (seller)", "ZZ:GLOBEXSUP"))
 
 
-def load_demo(engine: Engine, var_dir: Path) -> list[str]:
-    """Create the demo partners that do not exist yet; returns the codes created."""
+def load_demo(engine: Engine, var_dir: Path, hasher: PasswordHasher | None = None) -> list[str]:
+    """Create the demo partners and users that do not exist yet; returns the codes created."""
     created: list[str] = []
+    hasher = hasher or password_hasher(AuthSettings())
     with engine.begin() as conn:
         if partner_by_code(conn, "erp") is None:
             create_partner(conn, code="erp", name="Our ERP (host)", kind="host",
@@ -53,4 +66,26 @@ def load_demo(engine: Engine, var_dir: Path) -> list[str]:
                             ("*", "outbound", AgreementConfig(channel=channel))],
             )
             created.append(code)
+        _load_users(conn, hasher)
     return created
+
+
+def _load_users(conn, hasher: PasswordHasher) -> None:
+    existing = set(conn.execute(select(t.users.c.username)).scalars())
+    for username, (password, role, partner_code) in DEMO_USERS.items():
+        if username in existing:
+            continue
+        partner = partner_by_code(conn, partner_code) if partner_code else None
+        create_user(conn, hasher, username=username, password=password, role=role,
+                    partner_id=partner.id if partner else None, actor="system")
+
+
+def demo_banner(base_url: str) -> list[str]:
+    """What ``serve --demo`` prints: a partner's key, a supplier's and an ops login, and a first try."""
+    ops, supplier = DEMO_USERS["ops"], DEMO_USERS["globex-sales"]
+    return [
+        f"demo API keys: {', '.join(f'{code}={key}' for code, key in DEMO_KEYS.items())}",
+        f"supplier portal: {base_url}/login as globex-sales / {supplier[0]}",
+        f"ops console:     {base_url}/login as ops / {ops[0]}  (admin / {DEMO_USERS['admin'][0]})",
+        f"try: curl -H 'X-Api-Key: {DEMO_KEYS['acme']}' --data-binary @examples/850.x12 {base_url}/api/v1/messages",
+    ]

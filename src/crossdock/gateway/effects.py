@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from crossdock.gateway.store import schema as t
@@ -84,11 +86,9 @@ class OrderRecords:
              "line_count": len(d.body.get("lines", ())), "created_at": now, "updated_at": now}
             for d in orders
         ]
-        inserted = insert_ignore(conn, t.orders, rows, ("partner_id", "po_number"))
-        ids = dict(conn.execute(
-            select(t.orders.c.document_id, t.orders.c.id)
-            .where(t.orders.c.document_id.in_([d.id for d in orders]))
-        ).all())
+        # RETURNING gives the orders these documents created (not those of an earlier PO).
+        ids = dict(conn.execute(_insert_orders(conn.dialect.name), rows).all())
+        inserted = len(ids)
         lines = [
             _line_row(ids[d.id], index, line)
             for d in orders if d.id in ids
@@ -110,6 +110,13 @@ class OrderRecords:
                 .where(t.orders.c.partner_id == document.partner_id, t.orders.c.po_number.in_(numbers))
                 .values(status=status, updated_at=now)
             )
+
+
+@lru_cache(maxsize=2)
+def _insert_orders(dialect_name: str):
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return (dialect.insert(t.orders).on_conflict_do_nothing(index_elements=["partner_id", "po_number"])
+            .returning(t.orders.c.document_id, t.orders.c.id))
 
 
 def _line_row(order_id: int, index: int, line: Mapping[str, Any]) -> dict[str, Any]:

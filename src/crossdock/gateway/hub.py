@@ -18,6 +18,7 @@ from litestar import Litestar
 from crossdock.gateway.effects import EffectsService
 from crossdock.gateway.http.app import create_app
 from crossdock.gateway.inbox import InboxPoller
+from crossdock.gateway.inventory.service import Planner
 from crossdock.gateway.runtime import Runtime, build_runtime
 from crossdock.gateway.settings import Settings
 from crossdock.gateway.store.migrate import upgrade
@@ -69,6 +70,7 @@ def open_hub(settings: Settings, *, workers: bool, inbox: bool = True, migrate: 
     hub = Hub(runtime, broker)
     if workers:
         hub.services.append(WorkerHost(runtime, broker))
+        hub.services.append(Planner(runtime))
     if inbox and settings.inbox.root is not None:
         hub.services.append(InboxPoller(runtime, settings.inbox.root))
     return hub

@@ -10,9 +10,11 @@ function               calls
 :func:`detect`         ``crossdock.adapters.sniff.sniff`` + the declared ``Content-Type``
 :func:`read_x12`       ``crossdock.adapters.x12.read`` (sets and interchange verdicts, one pass)
 :func:`map_set`        ``crossdock.mappings.to_canonical``
-:func:`read_documents` hardened JSON / XML codecs + canonical, cXML and UBL mappings
+:func:`read_documents` ``adapters.json.read_canonical``; ``adapters.xml.parse_xml`` +
+                       ``mappings.cxml.read_cxml`` / ``mappings.ubl.read_ubl``
 :func:`build_acks`     ``crossdock.adapters.x12.acks.build_acks`` + ``writer.serialize``
-:func:`render`         ``crossdock.mappings.from_canonical`` + envelope builders + ``serialize``
+:func:`render`         ``crossdock.mappings.from_canonical`` + envelope builders + ``serialize``;
+                       ``write_cxml`` / ``write_ubl`` + ``render_xml``
 :func:`ack_results`    reads AK1/AK9 of an inbound 997/999 (for acks we await)
 =====================  =====================================================================
 """
@@ -21,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from pydantic import ValidationError
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +30,8 @@ from crossdock.adapters.sniff import sniff
 from crossdock.adapters.x12 import SetUnit, read
 from crossdock.adapters.x12.acks import build_acks as build_ack_trees
 from crossdock.adapters.x12.writer import build_group, build_interchange, build_transaction, serialize
-from crossdock.adapters.json import iter_json_lines, load_json
+from crossdock.adapters.json import load_json, read_canonical, validate_canonical
+from crossdock.adapters.xml import parse_xml, render_xml
 from crossdock.schemas.canonical import document_adapter
 from crossdock.schemas.errors import CrossdockError, InputRejected, Issue, MappingRuleFailed, has_errors
 from crossdock.schemas.x12.report import InterchangeReport, SetReport
@@ -44,15 +46,18 @@ __all__ = [
     "SetView",
     "X12Reading",
     "MappedDocument",
+    "DocumentReading",
     "RenderedInterchange",
     "Rendered",
     "SET_DOCUMENT_TYPES",
+    "FORMAT_FAMILIES",
+    "HUB_CXML_DOMAIN",
     "detect",
     "read_x12",
     "map_set",
     "read_documents",
     "build_acks",
-    "duplicate_ta1",
+    "rejection_ta1",
     "render",
     "ack_results",
     "issue_json",
@@ -82,6 +87,10 @@ OUTBOUND_SETS: dict[str, tuple[str, str]] = {
     "planning_schedule": ("830", "PS"),
     "order_change": ("860", "PC"),
 }
+#: outbound format (agreement) → the message format family it is stored as
+FORMAT_FAMILIES: dict[str, str] = {"x12": "x12", "canonical_json": "json", "cxml": "xml", "ubl": "xml"}
+#: the credential domain of our own cXML identity (From/Sender), next to ``hub_isa_id``
+HUB_CXML_DOMAIN = "NetworkId"
 _FAMILIES = {"x12": "x12", "cxml": "xml", "ubl": "xml", "oagis": "xml", "gs1": "xml", "xml": "xml"}
 _DECLARED = {
     "application/edi-x12": "x12",
@@ -292,7 +301,21 @@ def _keys(document) -> tuple[tuple[str, str], ...]:
     return tuple(dict.fromkeys(pairs))
 
 
-def read_documents(data: bytes, detected: Detected) -> list[MappedDocument]:
+@dataclass(frozen=True, slots=True)
+class DocumentReading:
+    """The documents of one XML/JSON message.
+
+    Attributes:
+        documents: one per document, in order (failed ones carry their issues).
+        sender: the cXML ``Header/Sender`` credential as ``"domain:identity"`` (the partner
+            identity it claims), None for other formats.
+    """
+
+    documents: tuple[MappedDocument, ...]
+    sender: str | None = None
+
+
+def read_documents(data: bytes, detected: Detected) -> DocumentReading:
     """Read a non-X12 message (canonical JSON / JSON Lines, cXML, UBL) into canonical documents.
 
     Raises:
@@ -300,30 +323,25 @@ def read_documents(data: bytes, detected: Detected) -> list[MappedDocument]:
         DocumentUnsupported: no mapping for this kind.
     """
     if detected.kind == "canonical-json":
-        return _canonical_json(data)
-    if detected.kind in ("cxml", "ubl"):
-        return _xml_documents(data, detected.kind)
+        return DocumentReading(_canonical_json(data))
+    if detected.kind == "cxml":
+        return _cxml_documents(data)
+    if detected.kind == "ubl":
+        from crossdock.mappings.ubl import read_ubl
+
+        result = read_ubl(parse_xml(data))
+        return DocumentReading((_document_or_failure(0, f"ubl:{result.root}", result.document, result.issues),))
     raise DocumentUnsupported(f"no mapping reads {detected.kind} documents")
 
 
-def _canonical_json(data: bytes) -> list[MappedDocument]:
-    adapter = document_adapter()
-    if _is_json_lines(data):
-        values = [value for _, value in iter_json_lines(data)]
+def _canonical_json(data: bytes) -> tuple[MappedDocument, ...]:
+    stripped = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped.startswith(b"[") or _is_json_lines(stripped):
+        results = list(read_canonical(data))
     else:
-        loaded = load_json(data)
-        values = loaded if isinstance(loaded, list) else [loaded]
-    out: list[MappedDocument] = []
-    for position, value in enumerate(values):
-        try:
-            document = adapter.validate_python(value)
-        except ValidationError as exc:
-            issues = tuple(Issue("SCHEMA_INVALID", e["msg"], tuple(e["loc"])) for e in exc.errors()[:50])
-            kind = value.get("document_type", "unknown") if isinstance(value, dict) else "unknown"
-            out.append(MappedDocument(position, str(kind), None, (), issues))
-            continue
-        out.append(_mapped(position, document, ()))
-    return out
+        results = [validate_canonical(load_json(data))]
+    return tuple(_document_or_failure(position, "unknown", document, issues)
+                 for position, (document, issues) in enumerate(results))
 
 
 def _is_json_lines(data: bytes) -> bool:
@@ -331,16 +349,21 @@ def _is_json_lines(data: bytes) -> bool:
     return len(lines) > 1 and all(line.startswith(b"{") and line.endswith(b"}") for line in lines)
 
 
-def _xml_documents(data: bytes, kind: str) -> list[MappedDocument]:
-    import crossdock.mappings as mappings
+def _cxml_documents(data: bytes) -> DocumentReading:
+    from crossdock.mappings.cxml import read_cxml
 
-    reader = getattr(mappings, f"{kind}_to_canonical", None)
-    if reader is None:
-        raise DocumentUnsupported(f"no {kind} mapping is installed")
-    document, issues = reader(data)
+    result = read_cxml(parse_xml(data))
+    credential = result.envelope.sender_credential if result.envelope else None
+    sender = f"{credential.domain}:{credential.identity}" if credential else None
+    document = _document_or_failure(0, f"cxml:{result.message or 'unknown'}", result.document, result.issues)
+    return DocumentReading((document,), sender)
+
+
+def _document_or_failure(position: int, kind: str, document, issues: Iterable[Issue]) -> MappedDocument:
+    issues = tuple(issues)
     if document is None:
-        return [MappedDocument(0, kind, None, (), tuple(issues))]
-    return [_mapped(0, document, issues)]
+        return MappedDocument(position, kind, None, (), issues)
+    return _mapped(position, document, issues)
 
 
 def issue_json(issue: Issue) -> dict[str, Any]:
@@ -403,9 +426,9 @@ def build_acks(report: InterchangeReport, *, allocator, clock: Callable[[], date
     return out
 
 
-def duplicate_ta1(report: InterchangeReport, *, allocator, clock) -> list[RenderedInterchange]:
-    """A TA1 R/025 (duplicate interchange control number) for a duplicate interchange."""
-    rejected = replace(report, status="rejected", ta1_code="025", groups=())
+def rejection_ta1(report: InterchangeReport, note: str, *, allocator, clock) -> list[RenderedInterchange]:
+    """A TA1 R/``note`` for an interchange refused as a whole (025 duplicate, 008 receiver unknown)."""
+    rejected = replace(report, status="rejected", ta1_code=note, groups=())
     return build_acks(rejected, allocator=allocator, clock=clock, ack_type="none", ta1="always")
 
 
@@ -449,19 +472,20 @@ class Rendered:
 
 
 def render(body: str, document_type: str, *, fmt: str, version: str, sender: tuple[str, str],
-           receiver: tuple[str, str], allocator, clock, usage: str = "P") -> Rendered:
+           receiver: tuple[str, str], allocator, clock, usage: str = "P", payload_id: str = "") -> Rendered:
     """Render one canonical document in a partner's format.
 
     Args:
         body: canonical JSON.
         document_type: canonical type.
-        fmt: ``x12`` or ``canonical_json``.
+        fmt: ``x12``, ``canonical_json``, ``cxml`` or ``ubl``.
         version: X12 version (``004010``/``005010``).
-        sender: our (qualifier, id).
-        receiver: the partner's (qualifier, id).
-        allocator: durable control numbers for the partner.
+        sender: our address: ISA (qualifier, id), or cXML (domain, identity).
+        receiver: the partner's address in the same form.
+        allocator: durable control numbers for the partner (X12 only).
         clock: now.
-        usage: ISA15.
+        usage: ISA15 (X12); ``T`` also marks cXML ``deploymentMode="test"``.
+        payload_id: a stable id of this rendering (the cXML ``payloadID`` is built from it).
 
     Returns:
         The bytes to deliver.
@@ -471,17 +495,27 @@ def render(body: str, document_type: str, *, fmt: str, version: str, sender: tup
     """
     if fmt == "canonical_json":
         return Rendered(body.encode("utf-8"), "application/json", document_type)
+    document = document_adapter().validate_json(body)
+    if fmt == "cxml":
+        return _render_cxml(document, sender, receiver, clock, usage, payload_id)
+    if fmt == "ubl":
+        from crossdock.mappings.ubl import write_ubl
+
+        tree, issues = write_ubl(document)
+        _raise_on_errors(issues, document_type, "UBL")
+        return Rendered(render_xml(tree), "application/xml", "ubl")
+    return _render_x12(document, version, sender, receiver, allocator, clock, usage)
+
+
+def _render_x12(document, version: str, sender: tuple[str, str], receiver: tuple[str, str], allocator, clock,
+                usage: str) -> Rendered:
     from crossdock.mappings import from_canonical
 
-    if document_type not in OUTBOUND_SETS:
-        raise MappingRuleFailed(f"{document_type} cannot be sent as X12", code="RENDER_UNSUPPORTED")
-    set_id, functional_id = OUTBOUND_SETS[document_type]
-    document = document_adapter().validate_json(body)
+    if document.document_type not in OUTBOUND_SETS:
+        raise MappingRuleFailed(f"{document.document_type} cannot be sent as X12", code="RENDER_UNSUPPORTED")
+    set_id, functional_id = OUTBOUND_SETS[document.document_type]
     transaction, issues = from_canonical(document, version=version)
-    if has_errors(issues):
-        first = next(i for i in issues if i.severity == "error")
-        raise MappingRuleFailed(f"{len(issues)} issue(s) rendering {document_type}: {first.code} {first.msg}",
-                                code="RENDER_FAILED")
+    _raise_on_errors(issues, document.document_type, "X12")
     st = build_transaction(set_id, transaction.body, allocator=allocator)
     group = build_group(functional_id, (st,), application_sender=sender[1], application_receiver=receiver[1],
                         version=version, allocator=allocator, clock=clock)
@@ -490,3 +524,23 @@ def render(body: str, document_type: str, *, fmt: str, version: str, sender: tup
                                     clock=clock, usage=usage)
     return Rendered(serialize(interchange), "application/edi-x12", set_id, interchange.control_number,
                     ((functional_id, group.control_number),))
+
+
+def _render_cxml(document, sender: tuple[str, str], receiver: tuple[str, str], clock, usage: str,
+                 payload_id: str) -> Rendered:
+    from crossdock.mappings.cxml import CxmlCredential, CxmlEnvelope, write_cxml
+
+    ours = (CxmlCredential(domain=sender[0], identity=sender[1]),)
+    envelope = CxmlEnvelope(payload_id=f"{payload_id}@crossdock", timestamp=clock().isoformat(), from_=ours,
+                            to=(CxmlCredential(domain=receiver[0], identity=receiver[1]),), sender=ours,
+                            deployment_mode="test" if usage == "T" else None)
+    tree, issues = write_cxml(document, envelope)
+    _raise_on_errors(issues, document.document_type, "cXML")
+    return Rendered(render_xml(tree), "application/xml", "cxml")
+
+
+def _raise_on_errors(issues, document_type: str, target: str) -> None:
+    if has_errors(issues):
+        first = next(i for i in issues if i.severity == "error")
+        raise MappingRuleFailed(f"{len(issues)} issue(s) rendering {document_type} as {target}: "
+                                f"{first.code} {first.msg}", code="RENDER_FAILED")

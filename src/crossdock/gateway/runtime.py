@@ -21,7 +21,8 @@ from crossdock.adapters.transports import (
     WebhookConfig,
     WebhookTransport,
 )
-from crossdock.gateway.effects import EffectsService, OrderRecords
+from crossdock.gateway.effects import EffectsService
+from crossdock.gateway.inventory.service import default_effects
 from crossdock.gateway.partners import ChannelConfig
 from crossdock.gateway.settings import Settings
 from crossdock.gateway.store.engine import build_engine
@@ -126,5 +127,5 @@ def build_runtime(settings: Settings, *, effects: EffectsService | None = None,
     """Assemble a runtime from settings (the engine is created unless given)."""
     engine = engine or build_engine(settings.resolved_database_url,
                                     pool_size=max(settings.workflow.worker_threads + 4, 8))
-    return Runtime(settings=settings, engine=engine, effects=effects or OrderRecords(),
+    return Runtime(settings=settings, engine=engine, effects=effects or default_effects(settings.inventory),
                    transports=Transports(settings, time.time))

@@ -23,6 +23,9 @@ __all__ = [
     "DeliverySettings",
     "InboxSettings",
     "TestingSettings",
+    "AuthSettings",
+    "OpsSettings",
+    "InventorySettings",
     "load_settings",
 ]
 
@@ -45,7 +48,10 @@ class HttpSettings(BaseModel):
     max_compression_ratio: int = 200
     """Largest decompressed/compressed ratio accepted for gzip bodies (413 beyond)."""
     read_timeout_s: float = 30.0
-    """uvicorn keep-alive/read timeout; slow senders are cut off after it."""
+    """Keep-alive idle timeout, and the grace a request gets before :attr:`min_request_rate` applies."""
+    min_request_rate: int = 1024
+    """Bytes/s a request (headers and body) must average after ``read_timeout_s``; slower senders
+    (slowloris) are answered 408 or disconnected (see ``http/server.py``)."""
 
 
 class WorkflowSettings(BaseModel):
@@ -103,6 +109,78 @@ class InboxSettings(BaseModel):
     """A file must be unchanged for this long before it is picked up (still being written)."""
 
 
+class OpsSettings(BaseModel):
+    """Ops console, alerts and observability."""
+
+    model_config = _SECTION
+
+    alert_interval_s: float = 60.0
+    """How often alert rules are evaluated by the API process (0 disables the evaluator)."""
+    smtp_host: str | None = None
+    """SMTP server for alert e-mail; ``None``: e-mail channels are skipped (recorded as such)."""
+    smtp_port: int = 25
+    """SMTP port."""
+    smtp_from: str = "crossdock@localhost"
+    """Envelope and header sender of alert e-mail."""
+    smtp_username: str | None = None
+    """SMTP login, when the server wants one."""
+    smtp_password: str | None = Field(default=None, repr=False)
+    """SMTP password."""
+    smtp_starttls: bool = False
+    """Upgrade the SMTP connection with STARTTLS before logging in."""
+    smtp_timeout_s: float = 10.0
+    """SMTP connect/read timeout."""
+    search_timeout_ms: int = 5000
+    """PostgreSQL ``statement_timeout`` for one console search (a runaway filter is cut off)."""
+    metrics_token: str | None = Field(default=None, repr=False)
+    """When set, ``/metrics`` wants ``Authorization: Bearer <token>`` (else it is open: bind it inside)."""
+
+
+class InventorySettings(BaseModel):
+    """Shared inventory and vendor-managed replenishment."""
+
+    model_config = _SECTION
+
+    replan_debounce_s: float = 30.0
+    """After a document changes a supplier's inventory, plan that supplier this much later (bursts
+    of documents give one run)."""
+    planner_poll_s: float = 5.0
+    """How often workers look for due replanning requests (0 disables the planner)."""
+    planner_lease_s: float = 600.0
+    """A claimed replanning request is retried by another worker after this long (crashed run)."""
+    schedule_hour_utc: int = Field(default=2, ge=0, le=23)
+    """Hour (UTC) of the daily planning run over every supplier."""
+    chunk_size: int = Field(default=5000, ge=1)
+    """Item-locations planned and written per transaction in a run."""
+
+
+class AuthSettings(BaseModel):
+    """Identity and access: sessions, API keys, rate limits, login throttling."""
+
+    model_config = _SECTION
+
+    session_ttl_s: float = 8 * 3600.0
+    """Lifetime of a web login session."""
+    cookie_secure: bool | None = None
+    """``Secure`` flag on session cookies; ``None``: on in production mode, off when embedded."""
+    key_cache_s: float = 10.0
+    """How long an API key lookup is cached per process (revocation takes effect within it)."""
+    key_requests_per_minute: int = 60000
+    """Requests one API key may make per minute (a partner's profile may set its own)."""
+    user_requests_per_minute: int = 1200
+    """Requests one logged-in user may make per minute."""
+    login_max_failures: int = 5
+    """Failed logins per (user, client address) before login is refused for the window."""
+    login_window_s: float = 900.0
+    """The login-throttling window."""
+    signature_tolerance_s: float = 300.0
+    """Signed requests: how far ``X-Crossdock-Timestamp`` may be from our clock, either way."""
+    argon2_time_cost: int = 3
+    """argon2id iterations for password hashes."""
+    argon2_memory_kib: int = 65536
+    """argon2id memory per password hash, KiB."""
+
+
 class TestingSettings(BaseModel):
     """Fault injection for tests; inert by default."""
 
@@ -137,11 +215,16 @@ class Settings(BaseSettings):
     """Our ISA06/08 id (and GS02) on outbound X12 we originate."""
     log_level: str = "INFO"
     """structlog/standard logging level."""
+    log_format: Literal["json", "keyvalue"] = "json"
+    """Log lines as JSON objects (default) or ``key=value`` text."""
     http: HttpSettings = Field(default_factory=HttpSettings)
     workflow: WorkflowSettings = Field(default_factory=WorkflowSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     inbox: InboxSettings = Field(default_factory=InboxSettings)
     testing: TestingSettings = Field(default_factory=TestingSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    ops: OpsSettings = Field(default_factory=OpsSettings)
+    inventory: InventorySettings = Field(default_factory=InventorySettings)
 
     @property
     def mode(self) -> Literal["embedded", "production"]:

@@ -11,12 +11,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from crossdock.mappings.engine import read_document, write_document
+from crossdock.mappings.engine import build_model, write_document
 from crossdock.mappings.overrides import SpecOverride
 from crossdock.mappings.registry import WILDCARD, MappingRegistry, default_registry
 from crossdock.mappings.spec import DocumentSpec
-from crossdock.mappings.x12.loops import flatten, group
-from crossdock.mappings.x12.scope import X12Builder, X12Scope
+from crossdock.mappings.x12.compiled import compile_inbound
+from crossdock.mappings.x12.loops import flatten
+from crossdock.mappings.x12.scope import X12Builder
 from crossdock.schemas.errors import Issue, PartnerUnknown, SpecInvalid
 from crossdock.schemas.x12.tree import Segment, Transaction
 
@@ -98,9 +99,8 @@ def to_canonical(
     if chosen is None:
         return None, [Issue("SET_UNSUPPORTED", f"no mapping for transaction set {set_id or '?'}", (set_id,),
                             "error", set_id[:10])]
-    scope = X12Scope.root(group(body, chosen.structure), version)
-    document, issues = read_document(chosen, scope, X12_FORMAT)
-    return document, issues
+    data, issues = compile_inbound(chosen, version).read(body)
+    return build_model(chosen.model, data, issues), issues
 
 
 def from_canonical(

@@ -12,6 +12,7 @@ Inbound never raises for a bad document: every problem is an :class:`Issue` with
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
@@ -20,7 +21,7 @@ from crossdock.mappings.spec import Collect, Const, DocumentSpec, Each, Field, O
 from crossdock.mappings.transforms import TransformContext, TransformFailed, get_transform
 from crossdock.schemas.errors import Issue
 
-__all__ = ["SourceScope", "TargetBuilder", "read_document", "write_document", "EXTENSION_KEY"]
+__all__ = ["SourceScope", "TargetBuilder", "read_document", "write_document", "build_model", "EXTENSION_KEY"]
 
 #: ``extensions[format]["unmapped"]`` holds what no rule consumed
 EXTENSION_KEY = "unmapped"
@@ -168,20 +169,39 @@ def read_document(spec: DocumentSpec, scope: SourceScope, fmt: str) -> tuple[Bas
     """
     issues: list[Issue] = []
     data = _read_rules(spec, spec.rules, scope, issues, fmt)
+    return build_model(spec.model, data, issues), issues
+
+
+def build_model(model: type[BaseModel], data: dict[str, Any], issues: list[Issue]) -> BaseModel | None:
+    """Validate mapped data into ``model`` in one pass (pydantic-core, not field by field).
+
+    Args:
+        model: the canonical class.
+        data: what the rules produced (plain dicts, lists and values).
+        issues: ``MODEL_INVALID`` errors are appended here, one per validation error.
+
+    Returns:
+        The document, or ``None`` when the data does not make a valid one.
+    """
     try:
-        return spec.model.model_validate(data), issues
+        return model.model_validate(data)
     except ValidationError as exc:
         for error in exc.errors():
             issues.append(Issue("MODEL_INVALID", error["msg"], tuple(error["loc"]), "error",
                                 None if error.get("input") is None else str(error["input"])[:80]))
-        return None, issues
+        return None
 
 
 # --- outbound ----------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)
+def _names(target: str) -> tuple[str, ...]:
+    return tuple(target.split("."))
+
+
 def _get(obj: Any, target: str) -> Any:
-    for name in target.split("."):
+    for name in _names(target):
         if obj is None:
             return None
         obj = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
@@ -189,10 +209,17 @@ def _get(obj: Any, target: str) -> Any:
 
 
 def _write_field(rule: Field, obj: Any, builder: TargetBuilder, issues: list[Issue], loc: tuple[Any, ...]) -> None:
-    values = tuple(_get(obj, t) for t in rule.targets)
-    if all(v is None or v == () for v in values):
-        return
-    value: Any = values[0] if len(values) == 1 else values
+    # most rules of a table find nothing in a given object: decide that before any other work
+    targets = rule.targets
+    if len(targets) == 1:
+        value: Any = _get(obj, targets[0])
+        if value is None or value == ():
+            return
+    else:
+        values = tuple(_get(obj, t) for t in targets)
+        if all(v is None or v == () for v in values):
+            return
+        value = values
     types = tuple(t for path in rule.sources for t in builder.types(path))
     ctx = TransformContext(loc + (rule.sources[0],), issues, types)
     try:

@@ -37,6 +37,8 @@ __all__ = ["X12_SPECS", "Route", "MappingRegistry", "check_spec", "check_specs",
 X12_SPECS: tuple[DocumentSpec, ...] = (PO_850, PC_860, PR_855, SH_856, IN_810, IB_846, PD_852, PS_830,
                                        FA_997, FA_999, TA1_SPEC)
 WILDCARD = "*"
+#: entries kept per registry memo (routing answers, partner variants); beyond it, answers are recomputed
+_MEMO_SIZE = 1024
 _PATH_PARSERS = {"x12": parse_path}
 
 
@@ -181,6 +183,10 @@ class MappingRegistry:
         base = [Route(WILDCARD, WILDCARD, s.document_type if not s.set_id else s.set_id, WILDCARD, s.name)
                 for s in self._specs.values()]
         self._routes = tuple(routes) + tuple(base)
+        # memos of pure answers (the registry never changes): routing runs once per set, and a
+        # partner variant is merged, checked and compiled once, not once per document
+        self._selected: dict[tuple[str, str, str, str], DocumentSpec] = {}
+        self._variants: dict[int, tuple[SpecOverride, MappingRegistry]] = {}
 
     @property
     def specs(self) -> tuple[DocumentSpec, ...]:
@@ -198,6 +204,15 @@ class MappingRegistry:
 
     def with_override(self, override: SpecOverride) -> MappingRegistry:
         """A registry that also holds ``override``'s variant, routed as its ``route`` says."""
+        known = self._variants.get(id(override))
+        if known is not None and known[0] is override:
+            return known[1]
+        registry = self._with_override(override)
+        if len(self._variants) < _MEMO_SIZE:
+            self._variants[id(override)] = (override, registry)  # keeps the override, so its id stays its own
+        return registry
+
+    def _with_override(self, override: SpecOverride) -> MappingRegistry:
         variant = apply_override(self.spec(override.base), override)
         problems = check_spec(variant)
         if problems:
@@ -214,6 +229,15 @@ class MappingRegistry:
         Raises:
             PartnerUnknown: (``SPEC_NOT_ROUTED``) no route matches.
         """
+        key = (sender, receiver, doc_type, version)
+        chosen_spec = self._selected.get(key)
+        if chosen_spec is None:
+            chosen_spec = self._select(sender, receiver, doc_type, version)
+            if len(self._selected) < _MEMO_SIZE:
+                self._selected[key] = chosen_spec
+        return chosen_spec
+
+    def _select(self, sender: str, receiver: str, doc_type: str, version: str) -> DocumentSpec:
         doc_types = (doc_type,) + tuple(s.set_id for s in self._specs.values() if s.document_type == doc_type)
         best: tuple[int, int] | None = None
         chosen: Route | None = None

@@ -25,7 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 from crossdock.mappings.codelists import CODE_LISTS, CodeList
-from crossdock.schemas.canonical import gtin_check_digit_ok, gtin_format_ok
+from crossdock.schemas.canonical import gtin_check_digit, gtin_check_digit_ok, gtin_format_ok
 from crossdock.schemas.errors import Issue, SpecInvalid
 
 __all__ = ["TransformContext", "TransformFailed", "Transform", "get_transform", "TRANSFORM_NAMES",
@@ -318,8 +318,8 @@ def _quantity_parse(value: Any, ctx: TransformContext) -> dict[str, Any] | None:
     amount, unit = (values + ("", ""))[:2]
     if amount in ("", None):
         return None
-    sub = TransformContext(ctx.loc, ctx.issues, ctx.element_types[:1])
-    result: dict[str, Any] = {"value": _parse_decimal(amount, sub)}
+    # the amount's implied decimals come from the first element type, as _parse_decimal reads them
+    result: dict[str, Any] = {"value": _parse_decimal(amount, ctx)}
     if unit:
         result["unit"] = _unit_parse(unit, ctx)
         result["unit_original"] = unit.strip()
@@ -348,8 +348,15 @@ def _money_render(value: Any, ctx: TransformContext) -> Any:
     return _attr(value, "amount")
 
 
+def _plain(value: Any) -> str:
+    """The text of a raw element: itself, or the first component / repetition of a compound one."""
+    while not isinstance(value, str):
+        value = value[0] if value else ""
+    return value
+
+
 def _pairs(values: Sequence[Any]) -> list[tuple[str, str]]:
-    flat = [v if isinstance(v, str) else (v[0] if v else "") for v in values]
+    flat = [v if isinstance(v, str) else _plain(v) for v in values]
     flat += [""] * (len(flat) % 2)
     return [(flat[i].strip(), flat[i + 1]) for i in range(0, len(flat), 2)]
 
@@ -357,15 +364,23 @@ def _pairs(values: Sequence[Any]) -> list[tuple[str, str]]:
 def _item_ids_parse(value: Any, ctx: TransformContext) -> dict[str, Any] | None:
     kinds = CODE_LISTS["item_id_kind"]
     ids = []
-    for qualifier, text in _pairs(value):
+    values = tuple(value)
+    # (qualifier, id) pairs; a PO1/LIN range is mostly empty pairs, skipped at C speed by zip
+    for qualifier, text in zip(values[0::2], values[1::2]):
         if not text:
             continue
+        qualifier = (qualifier if qualifier.__class__ is str else _plain(qualifier)).strip()
+        if text.__class__ is not str:
+            text = _plain(text)
+            if not text:
+                continue
         kind = kinds.to_canonical(qualifier) if qualifier else "other"
-        if kind == "gtin" and not gtin_format_ok(text):
-            ctx.warn("GTIN_FORMAT", f"{qualifier} id must be 8, 12, 13 or 14 digits", text)
-            kind = "other"
-        elif kind == "gtin" and not gtin_check_digit_ok(text):
-            ctx.warn("GTIN_CHECK_DIGIT", f"{qualifier} id has a wrong check digit", text)
+        if kind == "gtin":
+            if not gtin_format_ok(text):
+                ctx.warn("GTIN_FORMAT", f"{qualifier} id must be 8, 12, 13 or 14 digits", text)
+                kind = "other"
+            elif gtin_check_digit(text[:-1]) != int(text[-1]):
+                ctx.warn("GTIN_CHECK_DIGIT", f"{qualifier} id has a wrong check digit", text)
         ids.append({"kind": kind, "qualifier": qualifier or None, "value": text})
     return {"ids": ids} if ids else None
 
@@ -444,7 +459,9 @@ _SDQ_PAIRS = 10
 def _sdq_parse(value: Any, ctx: TransformContext) -> list[dict[str, Any]] | None:
     found = []
     for elements in value:
-        unit, qualifier = (elements[0] if elements else ""), (elements[1] if len(elements) > 1 else "")
+        # collect rows are raw elements: a partner may send a composite where a code belongs
+        unit = _plain(elements[0]) if elements else ""
+        qualifier = _plain(elements[1]) if len(elements) > 1 else ""
         for location, amount in _pairs(elements[2:]):
             if not location and not amount:
                 continue

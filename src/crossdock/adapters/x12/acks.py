@@ -30,7 +30,9 @@ and GS08/ST03 ``005010X231A1``.
 Detail: every set gets an AK2/AK5 (IK5); each segment with problems an AK3 (IK3) with its
 position and loop, each element problem an AK4 (IK4) with its position, reference number,
 code and a copy of the bad value (separators removed, 99 characters at most). Codes the reply's
-version does not define are left out (the status still says R or E); a 997 for 004010 writes
+version does not define are left out (the status still says R or E): before 004050 no AK9 code
+names a duplicate GS06 (19 meant a missing security segment), so a 997 for such a group only
+rejects it; a 997 for 004010 writes
 element codes 12 and 13 (too many repetitions/components, added later) as 3 (too many data
 elements). CTX segments are not written: our definitions carry no situational triggers or
 business-unit identifiers for them to name.
@@ -42,6 +44,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from crossdock.adapters.x12.envelope_codes import AK9_DUPLICATE_CONTROL_NUMBER, ak9_code_defined
 from crossdock.adapters.x12.writer import (
     FIRST_VERSION_WITH_REPETITION,
     Clock,
@@ -125,7 +128,9 @@ def _style(ack: Literal["997", "999"], group_version: str) -> _Style:
     if ack == "999":
         return _Style("999", "IK3", "IK4", "IK5", IK304_CODES, IK403_CODES, IK502_CODES, AK905_CODES_999)
     element_codes = AK403_CODES if group_version < FIRST_999_GROUP_VERSION else AK403_CODES_LATER
-    return _Style("997", "AK3", "AK4", "AK5", AK304_CODES, element_codes, AK502_CODES, AK905_CODES)
+    # a 997 speaks the group's own release: code 19 names a duplicate GS06 only from 004050 on
+    group_codes = AK905_CODES_999 if ak9_code_defined(AK9_DUPLICATE_CONTROL_NUMBER, group_version) else AK905_CODES
+    return _Style("997", "AK3", "AK4", "AK5", AK304_CODES, element_codes, AK502_CODES, group_codes)
 
 
 def functional_ack_type(group_version: str, ack_type: AckType = "auto") -> Literal["997", "999"]:

@@ -10,6 +10,13 @@ Three lists are used by the reader:
 
 Each ``*_TEXT`` table maps a code to the standard's wording, so a report or an acknowledgement
 can show it without an if-chain.
+
+Reports use the current code lists. Where a code means something else in an older release the
+acknowledgement translates by the group's version: AK9 code 19 "functional group control number
+not unique within interchange" exists from 004050 on; in 004010-004040 code 19 is "S1E Security
+End Segment Missing" and no code names a duplicate GS06, so a 997 for such a group reports the
+duplicate only by rejecting the group (AK901 ``R`` without that code), see
+:func:`ak9_code_defined`.
 """
 
 from __future__ import annotations
@@ -57,7 +64,9 @@ __all__ = [
     "AK9_SET_COUNT_MISMATCH",
     "AK9_CONTROL_NUMBER_SYNTAX",
     "AK9_DUPLICATE_CONTROL_NUMBER",
+    "AK9_DUPLICATE_CONTROL_NUMBER_SINCE",
     "AK9_TEXT",
+    "ak9_code_defined",
     "AK5_NOT_SUPPORTED",
     "AK5_TRAILER_MISSING",
     "AK5_CONTROL_NUMBER_MISMATCH",
@@ -153,6 +162,8 @@ AK9_CONTROL_NUMBER_MISMATCH = "4"
 AK9_SET_COUNT_MISMATCH = "5"
 AK9_CONTROL_NUMBER_SYNTAX = "6"
 AK9_DUPLICATE_CONTROL_NUMBER = "19"
+#: first version/release whose 716 list gives code 19 the meaning "not unique within interchange"
+AK9_DUPLICATE_CONTROL_NUMBER_SINCE = "004050"
 
 AK9_TEXT = MappingProxyType(
     {
@@ -211,3 +222,21 @@ AK5_TEXT = MappingProxyType(
         AK5_IMPLEMENTATION_CONVENTION_NOT_SUPPORTED: "Implementation Convention Not Supported",
     }
 )
+
+
+def ak9_code_defined(code: str, group_version: str) -> bool:
+    """Whether a 997 answering a group of ``group_version`` (GS08) may carry AK9 ``code`` with
+    the meaning our reports give it.
+
+    Args:
+        code: an AK9 code from our reports (the current 716 list).
+        group_version: the inbound GS08, e.g. ``"004010"`` or ``"005010X222A1"``.
+
+    Returns:
+        ``False`` for code 19 before 004050 (there it names a missing security segment);
+        ``True`` otherwise (unreadable versions count as current).
+    """
+    if code != AK9_DUPLICATE_CONTROL_NUMBER:
+        return True
+    release = group_version[:6]
+    return not (len(release) == 6 and release.isdigit() and release < AK9_DUPLICATE_CONTROL_NUMBER_SINCE)

@@ -67,11 +67,14 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import BinaryIO, Protocol, Union
 
 from crossdock.adapters.x12 import envelope_codes as codes
 from crossdock.adapters.x12._decode import FileProblem, TextChunks
 from crossdock.adapters.x12._isa import ISA_MAX_LENIENT_LENGTH, IsaHeader, read_isa
+from crossdock.adapters.x12._tokens import split_values as _split_values
+from crossdock.adapters.x12.validator_elements import CHARSETS, DEFAULT_CHARSET, Charset, text_in_charset
 from crossdock.schemas.errors import ConfigurationInvalid, EncodingUnsupported, EnvelopeInvalid
 from crossdock.schemas.x12.report import (
     FileReport,
@@ -81,11 +84,9 @@ from crossdock.schemas.x12.report import (
     X12Error,
 )
 from crossdock.schemas.x12.tree import (
-    Composite,
     Delimiters,
     Group,
     Interchange,
-    Repeats,
     Segment,
     Transaction,
 )
@@ -107,7 +108,12 @@ Source = Union[bytes, bytearray, memoryview, BinaryIO, str, os.PathLike]
 
 
 class SetValidator(Protocol):
-    """What the reader needs from a set validator (see ``adapters/x12/validator.py``)."""
+    """What the reader needs from a set validator (see ``adapters/x12/validator.py``).
+
+    A validator may also offer the fast protocol ``feed_texts(pieces, start, stop, separators,
+    keep) -> int`` (see :meth:`crossdock.adapters.x12.validator.SetValidator.feed_texts`): the
+    reader then hands it runs of raw segment texts instead of one tree per segment.
+    """
 
     def feed(self, segment: Segment) -> None: ...
 
@@ -135,6 +141,9 @@ class ReadOptions:
             final warning (protects memory against junk input).
         validator: set validator factory; ``None`` uses
             :func:`crossdock.adapters.x12.validator.new_set_validator`.
+        charset: the partner agreement's character set (Azure's X12CharacterSet): ``basic``,
+            ``extended`` or ``utf8``; characters outside it are element errors (AK4/IK4 6).
+            Used by the default validator; a custom ``validator`` checks what it likes.
     """
 
     chunk_size: int = 1 << 20
@@ -144,12 +153,15 @@ class ReadOptions:
     functional_ids: frozenset[str] | None = None
     max_errors: int = 100
     validator: ValidatorFactory | None = None
+    charset: Charset = DEFAULT_CHARSET
 
     def __post_init__(self) -> None:
         for name in ("chunk_size", "max_segment_length", "max_errors"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ConfigurationInvalid(f"ReadOptions.{name} must be a positive integer")
+        if self.charset not in CHARSETS:
+            raise ConfigurationInvalid(f"ReadOptions.charset must be one of {', '.join(CHARSETS)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,20 +207,6 @@ _FIRST_WINDOW = 4096
 _MAX_WINDOW = 1 << 22
 
 
-def _split_values(parts: list[str], component: str, repetition: str) -> tuple:
-    """Element values of a segment whose text holds a component or repetition separator."""
-    values = []
-    for part in parts[1:]:
-        if repetition in part:
-            values.append(Repeats(Composite(r.split(component)) if component in r else r
-                                  for r in part.split(repetition)))
-        elif component in part:
-            values.append(Composite(part.split(component)))
-        else:
-            values.append(part)
-    return tuple(values)
-
-
 def _make_segment(parts: list[str], raw: str, component: str, repetition: str) -> Segment:
     """A :class:`Segment` from its split text, trailing empty elements dropped."""
     while len(parts) > 1 and not parts[-1]:
@@ -223,6 +221,17 @@ def _starts_interchange(raw: str) -> bool:
     a longer word, i.e. data)."""
     text = raw.lstrip()
     return text.startswith("ISA") and len(text) > 3 and not text[3].isalnum()
+
+
+def _text(segment: Segment, position: int) -> str:
+    """``segment.get(position)`` for the common case of a plain element, without its checks
+    (the envelope reads a few elements of every ST/SE)."""
+    values = segment[1]
+    if len(values) >= position:
+        value = values[position - 1]
+        if value.__class__ is str:
+            return value
+    return segment.get(position)
 
 
 def _digits(value: str) -> bool:
@@ -296,10 +305,13 @@ class _OpenInterchange:
 
 
 class _OpenGroup:
-    __slots__ = ("header", "index", "errors", "sets", "set_numbers")
+    __slots__ = ("header", "index", "errors", "sets", "set_numbers", "functional_id", "version")
 
     def __init__(self, header: Segment, index: int, errors: list[X12Error]) -> None:
         self.header = header
+        # read once: every set of the group needs them
+        self.functional_id = header.get(1)
+        self.version = header.get(8)
         self.index = index
         self.errors = errors
         self.sets: list[SetReport] = []
@@ -323,7 +335,7 @@ class _Reader:
     def __init__(self, stream: BinaryIO, options: ReadOptions, keep_trees: bool) -> None:
         self._options = options
         self._keep_trees = keep_trees
-        self._factory = options.validator or _default_validator_factory()
+        self._factory = options.validator or _default_validator_factory(options.charset)
         self._chunks = TextChunks(stream, options.chunk_size, options.latin1_fallback)
         self._text = ""
         self._pos = 0
@@ -345,6 +357,10 @@ class _Reader:
         self._set: _OpenSet | None = None
         self._feed: Callable[[Segment], None] | None = None
         self._keep: Callable[[Segment], None] | None = None
+        #: the open set validator's ``feed_texts``, when it offers the fast protocol
+        self._batch: Callable[..., int] | None = None
+        #: ids that end a fast run: envelope segments, empty text, and the giant-segment marker
+        self._stop_ids = _DISPATCH_IDS
         self._interchange_count = 0
         self._isa_numbers: set[str] = set()
         self._fallback_noted = False
@@ -425,7 +441,14 @@ class _Reader:
                 self._start_giant()
                 return True
             return False
-        resync = self._run(pieces[:-1])
+        complete = pieces[:-1]
+        if len(window) > self._options.max_segment_length:
+            self._mark_giants(complete)
+        # the separators are those of the interchange open at the window's start; a new ISA in
+        # the window ends the run (resync) before its segments are read
+        plain = self._c not in window and self._r not in window
+        checked = text_in_charset(window, self._options.charset, self._t + self._e + self._c + self._r)
+        resync = self._run(complete, plain, checked)
         if resync is None:
             self._pos = pos + window.rfind(separator) + len(separator)
             self._window = min(self._window * 2, _MAX_WINDOW)
@@ -470,28 +493,44 @@ class _Reader:
             return False
         return all(window.count(ch) == n * s.count(ch) for ch in _LINE_BREAKS if ch != t)
 
-    def _run(self, pieces: list[str]) -> int | None:
+    def _run(self, pieces: list[str], plain: bool = False, checked: bool = False) -> int | None:
         """The hot loop: one pass over complete segments. Returns the index of a segment
-        that starts a new interchange (the caller re-splits from there), else ``None``."""
+        that starts a new interchange (the caller re-splits from there), else ``None``.
+
+        ``plain`` says that no piece holds a component or repetition separator (most windows),
+        so the validator need not look for them; ``checked`` that every character is in the
+        agreed character set, so it need not test them one segment at a time.
+
+        Inside a set whose validator offers ``feed_texts``, whole runs of segments go to it at
+        once (no tree is built unless trees are kept); envelope segments come back here.
+        """
         e, c, r = self._e, self._c, self._r
         new = tuple.__new__
-        dispatch = _DISPATCH_IDS
+        dispatch = self._stop_ids
         control = self._control
-        split_values = _split_values
-        feed, keep = self._feed, self._keep
-        for index, raw in enumerate(pieces):
+        feed, keep, batch = self._feed, self._keep, self._batch
+        separators = (e, None, None) if plain else (e, c, r)
+        index, end = 0, len(pieces)
+        while index < end:
+            if batch is not None:
+                index = batch(pieces, index, dispatch, separators, keep, checked)
+                if index >= end:
+                    break
+            raw = pieces[index]
             parts = raw.split(e)
             sid = parts[0]
             if feed is None or sid in dispatch:
                 if control(sid, parts, raw):
                     return index
-                feed, keep = self._feed, self._keep
+                feed, keep, batch = self._feed, self._keep, self._batch
+                index += 1
                 continue
+            index += 1
             if not parts[-1]:
                 while not parts[-1]:
                     parts.pop()
             if c in raw or r in raw:
-                values = split_values(parts, c, r)
+                values = _split_values(parts, c, r)
             else:
                 del parts[0]
                 values = tuple(parts)
@@ -500,6 +539,16 @@ class _Reader:
             if keep is not None:
                 keep(segment)
         return None
+
+    def _mark_giants(self, pieces: list[str]) -> None:
+        """Replaces every segment longer than ``max_segment_length`` by the giant marker (the
+        terminator, which no piece can contain), so the hot loop reports it where it occurs."""
+        limit = self._options.max_segment_length
+        if max(map(len, pieces), default=0) <= limit:
+            return
+        for index, piece in enumerate(pieces):
+            if len(piece) > limit:
+                pieces[index] = self._t
 
     def _final_segment(self, window: str, piece: str) -> bool:
         """At end of input: the text after the last terminator (``piece`` is it cleaned)."""
@@ -518,11 +567,15 @@ class _Reader:
         return False
 
     def _start_giant(self) -> None:
+        """A segment outgrew the buffer: report it and skip to the next terminator."""
+        self._report_giant()
+        self._skipping = True
+
+    def _report_giant(self) -> None:
         self._interchange_error(
             codes.TA1_INVALID_CONTROL_STRUCTURE,
             f"a segment is longer than {self._options.max_segment_length} characters "
             "(missing segment terminator?); it was skipped")
-        self._skipping = True
 
     def _skip_segment(self) -> bool:
         """Discards text up to and including the next terminator."""
@@ -611,13 +664,17 @@ class _Reader:
         self._t, self._s, self._e = t, suffix, delimiters.element
         self._c = isa.component or t
         self._r = isa.repetition or t
+        self._stop_ids = _DISPATCH_IDS | {t}
         self._pos = after + len(suffix)
         self._window = _FIRST_WINDOW
 
     # --- envelope logic ----------------------------------------------------------------------
     def _control(self, sid: str, parts: list[str], raw: str) -> bool:
         """Envelope segments and anything outside a set. True: re-split from this segment."""
-        if sid == "ISA" or _starts_interchange(raw):
+        if raw == self._t:  # a segment over max_segment_length (see _mark_giants)
+            self._report_giant()
+            return False
+        if sid == "ISA" or (sid not in _ENVELOPE_IDS and _starts_interchange(raw)):
             if self._state != _OUTSIDE:
                 self._end_premature()
             return True
@@ -778,25 +835,25 @@ class _Reader:
     def _begin_set(self, st: Segment) -> None:
         group, ic = self._group, self._ic
         assert group is not None and ic is not None and self._delimiters is not None
-        header = group.header
         errors: list[X12Error] = []
-        number = st.get(2)
+        number = _text(st, 2)
         if number in group.set_numbers:
             errors.append(X12Error(level="set", code=codes.AK5_DUPLICATE_CONTROL_NUMBER,
                                    message="ST02 repeats an earlier set in this group",
                                    segment_id="ST", segment_position=1, element_position=2,
                                    bad_value=number[:99]))
         group.set_numbers.add(number)
-        convention = st.get(3)
-        if convention and not _same_release(convention, header.get(8)):
+        convention = _text(st, 3)
+        if convention and not _same_release(convention, group.version):
             errors.append(X12Error(level="set",
                                    code=codes.AK5_IMPLEMENTATION_CONVENTION_NOT_SUPPORTED,
                                    message="ST03 names another version/release than GS08",
                                    segment_id="ST", segment_position=1, element_position=3,
                                    bad_value=convention[:99]))
-        validator = self._factory(st, header.get(1), header.get(8), self._delimiters)
+        validator = self._factory(st, group.functional_id, group.version, self._delimiters)
         self._set = _OpenSet(st, validator, self._keep_trees, errors)
         self._feed = validator.feed
+        self._batch = getattr(validator, "feed_texts", None)
         self._keep = self._set.segments.append if self._set.segments is not None else None
         self._state = _SET
 
@@ -817,7 +874,7 @@ class _Reader:
                 report=report, interchange_index=ic.index, group_index=group.index,
             ))
         self._set = None
-        self._feed = self._keep = None
+        self._feed = self._keep = self._batch = None
         self._state = _GROUP
 
     def _end_interchange(self, iea: Segment | None, premature: bool = True) -> None:
@@ -893,11 +950,11 @@ class _Reader:
                                 severity="warning")
 
 
-def _default_validator_factory() -> ValidatorFactory:
-    """B's set validator, imported when first needed (keeps import time free)."""
+def _default_validator_factory(charset: Charset) -> ValidatorFactory:
+    """The definitions-based set validator for ``charset``, imported when first needed."""
     from crossdock.adapters.x12.validator import new_set_validator
 
-    return new_set_validator
+    return partial(new_set_validator, charset=charset)
 
 
 @contextmanager

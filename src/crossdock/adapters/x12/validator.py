@@ -7,10 +7,17 @@ The reader calls::
         validator.feed(segment)
     report = validator.finish(se)   # se is None when SE is missing
 
-Each definition is compiled once (per set, version and delimiter pair, cached) into a state
-machine: every loop knows, per segment id, the child positions where that id may occur, so a
-segment moves the machine with one dict lookup in the common case. Element checks use the
-compiled fast path of :mod:`crossdock.adapters.x12.validator_elements`.
+The reader's fast protocol skips the trees: ``validator.feed_texts(pieces, start, ...)``
+validates segment texts straight from the tokenizer's split, up to the next envelope segment.
+
+Each definition is compiled once (per set, version, delimiter pair and character set, cached)
+into a state machine. A state is one configuration of the loop stack (which child each open loop
+is at); the move a segment id makes from a state (loops closed, mandatory children skipped,
+the child reached, the loop entered, the next state) is computed on first use and kept, so in
+the steady state a segment costs one dict lookup, a few list updates and its element check.
+Element checks use the compiled fast path of :mod:`crossdock.adapters.x12.validator_elements`
+(a cache of raw segment texts already found clean, then a generated check of the split
+elements); only a failing segment runs the detailed checker that names its errors.
 
 Codes (997 / 999 use the same values for everything this validator reports):
 
@@ -37,17 +44,28 @@ be a true difference between releases. Envelope-level set checks (SE, ST02, unsu
 stay errors.
 
 856-style hierarchies: every ``HL`` is checked (HL01 counts up from 1, HL02 names an open
-ancestor) and the current HL03 level is named in messages of segments inside the HL loop.
+ancestor) and the current HL03 level is named in messages of segments inside the HL loop. An
+HL with an unknown parent is reported and then taken as a child of the HL before it, so the
+HLs after it are judged against the right ancestors.
+
+Character sets (``basic``, ``extended``, ``utf8``): characters outside the agreed set are
+element errors, code 6 (see :mod:`~crossdock.adapters.x12.validator_elements`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import NamedTuple
 
+from crossdock.adapters.x12._tokens import split_values as _split_values
 from crossdock.adapters.x12.validator_elements import (
+    CLEAN_CACHE_SIZE,
+    DEFAULT_CHARSET,
     EL_INVALID_CODE,
+    Charset,
     ElementProblem,
     SegmentChecker,
     compile_segment,
@@ -60,7 +78,7 @@ from crossdock.schemas.x12.definitions import (
     load_definition,
 )
 from crossdock.schemas.x12.report import SetReport, X12Error
-from crossdock.schemas.x12.tree import Delimiters, Segment
+from crossdock.schemas.x12.tree import Delimiters, Segment, Value
 
 __all__ = [
     "SET_NOT_SUPPORTED",
@@ -118,13 +136,25 @@ HL_LEVEL = 3
 _CONTROL_NUMBER = re.compile(r"[^\x00-\x1f]{4,9}")
 _SEGMENT_ID = re.compile(r"[A-Z0-9]{2,3}")
 _UNBOUNDED = 1 << 62
+#: open HL ancestors kept at most (a run of HLs with unknown parents must not grow it unbounded)
+HL_MAX_DEPTH = 256
+
+
+def _text(segment: Segment, position: int) -> str:
+    """``segment.get(position)`` for the common case of a plain element (read for every set)."""
+    values = segment[1]
+    if len(values) >= position:
+        value = values[position - 1]
+        if value.__class__ is str:
+            return value
+    return segment.get(position)
 
 
 # ---------------------------------------------------------------------------------------------
 # the compiled machine
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class _Seg:
     id: str
     mandatory: bool
@@ -132,7 +162,7 @@ class _Seg:
     checker: SegmentChecker
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # identity: states are keyed by loop objects
 class _Loop:
     id: str | None
     mandatory: bool
@@ -146,14 +176,135 @@ class _Loop:
     first_id: str
 
 
-@dataclass(frozen=True, slots=True)
+class _Step(NamedTuple):
+    """What one segment id does from one state: computed once, applied per segment.
+
+    Within one loop iteration the current position only moves forward, so every child after it
+    is still unused: the mandatory children a move skips (or a closed loop never reached) are
+    known from the states alone, and use counts are only needed for the current position (a
+    run length per open loop, for max use and loop repeat). The hot loop unpacks the step as a
+    plain tuple, so the field order is part of the contract.
+    """
+
+    #: loop frames closed (innermost first)
+    pops: int
+    #: the segment repeats the current position of its loop (else it starts a new run)
+    same: bool
+    #: max use (segment) or repeat (loop) of the child reached
+    limit: int
+    #: the segment starts an iteration of a loop (one frame pushed)
+    enter: bool
+    #: the move itself reports mandatory children missing (``closes`` or ``missing``)
+    flagged: bool
+    #: the state after the segment
+    state: _State
+    #: the loop id reported for the segment
+    loop_id: str | None
+    #: the checker of the segment, and its fast-path parts (bound here for the hot loop)
+    checker: SegmentChecker
+    clean: dict[str, bool]
+    text_ok: Callable[[str], object]
+    check_parts: Callable[[Sequence[str]], bool]
+    #: the loop the segment lands in (before a loop it enters)
+    loop: _Loop
+    #: mandatory children of ``loop`` skipped over
+    missing: tuple[_Seg | _Loop, ...]
+    #: per closed frame (innermost first): its loop and the mandatory children it never reached
+    closes: tuple[tuple[_Loop, tuple[_Seg | _Loop, ...]], ...]
+    #: the child reached (a segment, or the loop entered)
+    child: _Seg | _Loop
+
+
+class _State:
+    """One configuration of the loop stack: ``(loop, current position)`` per depth, root first.
+
+    The transitions from it are computed on first use and kept (a set definition has few
+    reachable configurations), so moving costs one dict lookup per segment.
+    """
+
+    __slots__ = ("path", "initial", "steps", "_machine")
+
+    def __init__(self, path: tuple[tuple[_Loop, int], ...], initial: bool, machine: _Machine) -> None:
+        self.path = path
+        #: the root before the set's first segment (its position 0 is not used yet)
+        self.initial = initial
+        self.steps: dict[str, _Step] = {}
+        self._machine = machine
+
+    def step(self, sid: str) -> _Step | None:
+        """The move ``sid`` makes from here (cached), or ``None`` when it has no place."""
+        found = self.steps.get(sid)
+        if found is None:
+            target = self._target(sid)
+            if target is None:
+                return None
+            found = self.steps[sid] = self._build(*target)
+        return found
+
+    def _target(self, sid: str) -> tuple[int, int] | None:
+        """(depth, child position) where ``sid`` goes: the innermost loop first (a repeat of its
+        first segment starts its next iteration, found one level up), then outer loops."""
+        path = self.path
+        loop, current = path[-1]
+        lowest = current if current or len(path) == 1 else 1
+        for p in loop.index.get(sid, ()):
+            if p >= lowest:
+                return len(path) - 1, p
+        if sid == loop.first_id and len(path) > 1:
+            return len(path) - 2, path[-2][1]
+        for depth in range(len(path) - 2, -1, -1):
+            outer, current = path[depth]
+            for p in outer.index.get(sid, ()):
+                if p >= current:
+                    return depth, p
+        return None
+
+    def _build(self, depth: int, p: int) -> _Step:
+        path = self.path
+        closes = []
+        for k in range(len(path) - 1, depth, -1):
+            closed, current = path[k]
+            never = tuple(closed.children[i] for i in closed.mandatory_after_first if i > current)
+            if never:
+                closes.append((closed, never))
+        loop, current = path[depth]
+        first = 0 if self.initial else current + 1
+        missing = tuple(loop.children[i] for i in range(first, p) if loop.children[i].mandatory)
+        same = p == current and not self.initial
+        child = loop.children[p]
+        head = path[:depth] + ((loop, p),)
+        if isinstance(child, _Seg):
+            seg, limit, loop_id, after = child, child.max_use, loop.id, head
+        else:
+            seg, limit, loop_id, after = child.children[0], child.repeat, child.id, head + ((child, 0),)  # type: ignore[assignment]
+        checker = seg.checker  # type: ignore[union-attr]
+        return _Step(len(path) - 1 - depth, same, limit, isinstance(child, _Loop), bool(closes or missing),
+                     self._machine.state(after), loop_id, checker, checker.clean_raw, checker.text_ok,
+                     checker.check_parts, loop, missing, tuple(closes), child)
+
+
 class _Machine:
-    key: str
-    functional_id: str
-    root: _Loop
-    #: every segment id the set defines, anywhere
-    defined_ids: frozenset[str]
-    known_ids: frozenset[str]
+    """A set definition compiled for one delimiter pair and character set (cached, shared)."""
+
+    __slots__ = ("set_id", "key", "functional_id", "root", "defined_ids", "known_ids", "_states", "start")
+
+    def __init__(self, set_id: str, key: str, functional_id: str, root: _Loop, known_ids: frozenset[str]) -> None:
+        self.set_id = set_id
+        self.key = key
+        self.functional_id = functional_id
+        self.root = root
+        #: every segment id the set defines, anywhere
+        self.defined_ids = frozenset(_ids(root))
+        self.known_ids = known_ids
+        self._states: dict[tuple[tuple[_Loop, int], ...], _State] = {}
+        self.start = _State(((root, 0),), True, self)
+
+    def state(self, path: tuple[tuple[_Loop, int], ...]) -> _State:
+        """The (interned) non-initial state for ``path``."""
+        found = self._states.get(path)
+        if found is None:
+            found = self._states[path] = _State(path, False, self)
+        return found
 
 
 def _compile_loop(
@@ -162,17 +313,17 @@ def _compile_loop(
     repeat: int | None,
     nodes: tuple[SegmentUse | LoopDef, ...],
     checkers: dict[str, SegmentChecker],
-    separators: tuple[str, str],
+    options: tuple[str, str, Charset],
 ) -> _Loop:
     children: list[_Seg | _Loop] = []
     for node in nodes:
         if isinstance(node, LoopDef):
-            children.append(_compile_loop(node.id, node.requirement == "M", node.repeat, node.children, checkers, separators))
+            children.append(_compile_loop(node.id, node.requirement == "M", node.repeat, node.children, checkers, options))
             continue
         seg = node.segment
         checker = checkers.get(seg.id)
         if checker is None:
-            checker = checkers[seg.id] = compile_segment(seg, *separators)
+            checker = checkers[seg.id] = compile_segment(seg, *options)
         children.append(_Seg(seg.id, node.requirement == "M", node.max_use or _UNBOUNDED, checker))
     index: dict[str, list[int]] = {}
     for position, child in enumerate(children):
@@ -192,13 +343,15 @@ def _ids(loop: _Loop) -> set[str]:
 
 
 @lru_cache(maxsize=64)
-def _machine(set_id: str, version: str, element_sep: str, component_sep: str) -> _Machine | None:
+def _machine(set_id: str, version: str, element_sep: str, component_sep: str,
+             charset: Charset = DEFAULT_CHARSET) -> _Machine | None:
     lookup = load_definition(set_id, version)
     definition = lookup.definition
     if definition is None:
         return None
-    root = _compile_loop(None, True, 1, definition.body, {}, (element_sep, component_sep))
-    return _Machine(definition.key, definition.functional_id, root, frozenset(_ids(root)), known_segment_ids(definition.version))
+    root = _compile_loop(None, True, 1, definition.body, {}, (element_sep, component_sep, charset))
+    return _Machine(definition.set_id, definition.key, definition.functional_id, root,
+                    known_segment_ids(definition.version))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,13 +361,15 @@ def _machine(set_id: str, version: str, element_sep: str, component_sep: str) ->
 class SetValidator:
     """Streaming validator of one transaction set; see the module docstring.
 
-    Memory is bounded: the loop stack, the open HL ancestors and at most ``max_errors`` errors.
+    Memory is bounded: the loop stack (one use-count list per open loop), the open HL ancestors
+    and at most ``max_errors`` errors.
     """
 
     __slots__ = (
         "_st",
         "_lookup",
         "_machine",
+        "_state",
         "_stack",
         "_count",
         "_errors",
@@ -238,10 +393,12 @@ class SetValidator:
         self._hl_open: list[str] = []
         self._hl_level = ""
         self._segments_in_error = False
-        self._stack: list[list] = []
+        #: per open loop (root first), how many times in a row its current child was used
+        self._stack: list[int] = []
+        self._state: _State | None = None
         if machine is not None:
-            # [loop, current child, per-child use counts, lowest child a repeat may match]
-            self._stack.append([machine.root, 0, [0] * len(machine.root.children), 0])
+            self._state = machine.start
+            self._stack.append(0)
 
     # -- recording ------------------------------------------------------------------------------
 
@@ -260,16 +417,16 @@ class SetValidator:
     def _segment_error(self, code: str, message: str, segment_id: str, position: int, loop_id: str | None) -> None:
         self._add(X12Error("segment", code, message, segment_id=segment_id, segment_position=position, loop_id=loop_id))
 
-    def _element_errors(self, segment: Segment, position: int, loop_id: str | None, problems: list[ElementProblem]) -> None:
+    def _element_errors(self, segment_id: str, position: int, loop_id: str | None, problems: list[ElementProblem]) -> None:
         where = self._where(loop_id)
-        self._segment_error(SEG_ELEMENT_ERRORS, f"segment {segment.id}{where} has data element errors", segment.id, position, loop_id)
+        self._segment_error(SEG_ELEMENT_ERRORS, f"segment {segment_id}{where} has data element errors", segment_id, position, loop_id)
         for p in problems:
             self._add(
                 X12Error(
                     "element",
                     p.code,
                     p.message,
-                    segment_id=segment.id,
+                    segment_id=segment_id,
                     segment_position=position,
                     element_position=p.position,
                     component_position=p.component,
@@ -293,128 +450,170 @@ class SetValidator:
     def feed(self, segment: Segment) -> None:
         """Validate the next segment of the body (after ST, SE excluded)."""
         self._count += 1
+        if self._machine is not None:
+            self._feed_segment(segment, self._count + 1)
+
+    def feed_texts(self, pieces: list[str], start: int, stop: frozenset[str],
+                   separators: tuple[str, str | None, str | None], keep: Callable[[Segment], object] | None,
+                   checked: bool = False) -> int:
+        """Validate segments straight from the reader's split text, without building trees.
+
+        The reader's fast protocol: ``pieces[start:]`` are segment texts of this set's body; they
+        are consumed up to the first one whose id is in ``stop`` (envelope segments, empty text).
+
+        Args:
+            pieces: cleaned segment texts (layout removed, no terminator).
+            start: the first piece to validate.
+            stop: segment ids that end the run (left to the reader).
+            separators: element, component and repetition separators the reader splits on
+                (an absent one is given as a character that cannot occur, e.g. the terminator);
+                component and repetition are both ``None`` when the reader knows that no piece
+                holds either.
+            keep: called with each segment's tree when the reader keeps trees, else ``None``.
+            checked: every piece's characters are already known to be in the agreed set
+                (:func:`~crossdock.adapters.x12.validator_elements.text_in_charset` on the
+                window), so the per-segment character test is skipped.
+
+        Returns:
+            The index of the first piece not consumed (``len(pieces)`` when all were).
+        """
         if self._machine is None:
-            return
+            return self._count_only(pieces, start, stop, separators, keep)
+        e, c, r = separators
+        runs = self._stack
+        state = self._state
+        assert state is not None
+        steps = state.steps
+        new = tuple.__new__
+        limit_size = CLEAN_CACHE_SIZE
+        # the segment at pieces[i] is at position i + shift in the set (ST is 1)
+        shift = self._count - start + 2
+        for index in range(start, len(pieces)):  # noqa: B007  the index is returned
+            raw = pieces[index]
+            parts = raw.split(e)
+            sid = parts[0]
+            if sid in stop:
+                break
+            if not parts[-1]:
+                while not parts[-1]:
+                    parts.pop()
+            try:
+                step = steps[sid]
+            except KeyError:
+                step = None
+            if step is None or c is not None and (c in raw or r in raw):
+                # the general path: composites, repetitions, a first or a misplaced move
+                values = _split_values(parts, c, r) if c is not None and (c in raw or r in raw) else tuple(parts[1:])
+                segment = new(Segment, (sid, values))
+                self._state = state
+                self._feed_segment(segment, index + shift)
+                state = self._state
+                steps = state.steps
+                if keep is not None:
+                    keep(segment)
+                continue
+            if keep is not None:
+                keep(new(Segment, (sid, tuple(parts[1:]))))
+            pops, same, limit, enter, flagged, state, loop_id, checker, clean, text_ok, check_parts, _, _, _, _ = step
+            if flagged:
+                self._step_errors(step, index + shift)
+            if pops:
+                del runs[-pops:]
+            if same:
+                uses = runs[-1] = runs[-1] + 1
+                if uses > limit:
+                    self._over_limit(step, sid, index + shift)
+            else:
+                runs[-1] = 1
+            if enter:
+                runs.append(1)
+            steps = state.steps
+            if sid == "HL":
+                hl_problems = self._check_hl(parts, 1)
+                if hl_problems or not checker.raw_clean(raw, parts):
+                    self._element_problems(checker, new(Segment, (sid, tuple(parts[1:]))), index + shift, loop_id, hl_problems)
+            elif raw not in clean:
+                if (checked or text_ok(raw)) and check_parts(parts):
+                    if len(clean) >= limit_size:
+                        clean.clear()
+                    clean[raw] = True
+                else:
+                    self._element_problems(checker, new(Segment, (sid, tuple(parts[1:]))), index + shift, loop_id)
+        else:
+            index = len(pieces)
+        self._state = state
+        self._count += index - start
+        return index
+
+    def _count_only(self, pieces: list[str], start: int, stop: frozenset[str],
+                    separators: tuple[str, str | None, str | None], keep: Callable[[Segment], object] | None) -> int:
+        """:meth:`feed_texts` for a set without a definition: segments are only counted."""
+        e, c, r = separators
+        for index in range(start, len(pieces)):
+            raw = pieces[index]
+            parts = raw.split(e)
+            if parts[0] in stop:
+                return index
+            self._count += 1
+            if keep is not None:
+                while len(parts) > 1 and not parts[-1]:
+                    parts.pop()
+                composite = c is not None and (c in raw or r in raw)
+                keep(Segment(parts[0], _split_values(parts, c, r) if composite else tuple(parts[1:])))
+        return len(pieces)
+
+    def _feed_segment(self, segment: Segment, position: int) -> None:
+        """One segment through the state machine, then its element (and HL) checks."""
+        state = self._state
+        assert state is not None
         sid = segment[0]
-        stack = self._stack
-        frame = stack[-1]
-        loop = frame[0]
-        candidates = loop.index.get(sid)
-        if candidates is not None:
-            current = frame[1]
-            # a loop's first segment again starts a new iteration, found one level up
-            lowest = current or frame[3]
-            for p in candidates:
-                if p >= lowest:
-                    child = loop.children[p]
-                    if child.__class__ is not _Seg:
-                        self._move(len(stack) - 1, p, segment, self._count + 1)
-                        return
-                    counts = frame[2]
-                    if p == current and counts[p] < child.max_use and sid != "HL":
-                        # the commonest case of all: the same segment again, within its max use
-                        counts[p] += 1
-                        checker = child.checker
-                        try:
-                            if checker.element_sep.join(segment[1]) in checker.clean:
-                                return
-                        except TypeError:
-                            pass
-                        if not checker.is_clean(segment[1]):
-                            self._check_segment(child, segment, self._count + 1, loop.id)
-                        return
-                    self._next_segment(frame, loop, child, current, p, segment)
-                    return
-        if sid == loop.first_id and len(stack) > 1:
-            # the innermost loop starts its next iteration (the most common loop transition)
-            self._close(stack.pop(), self._count + 1)
-            parent = stack[-1]
-            self._enter(parent, parent[1], loop, segment, self._count + 1)
+        step = state.step(sid)
+        if step is None:
+            self._misplaced(segment, position)
             return
-        located = self._locate(sid)
-        if located is None:
-            self._misplaced(segment, self._count + 1)
+        runs = self._stack
+        if step.flagged:
+            self._step_errors(step, position)
+        if step.pops:
+            del runs[-step.pops :]
+        runs[-1] = runs[-1] + 1 if step.same else 1
+        if runs[-1] > step.limit:
+            self._over_limit(step, sid, position)
+        if step.enter:
+            runs.append(1)
+        self._state = step.state
+        checker = step.checker
+        hl_problems = self._check_hl(segment[1], 0) if sid == "HL" else None
+        if hl_problems or not checker.is_clean(segment[1]):
+            self._element_problems(checker, segment, position, step.loop_id, hl_problems)
+
+    def _step_errors(self, step: _Step, position: int) -> None:
+        """The mandatory children a move leaves behind: those of the loops it closes, innermost
+        first, then those it skips in the loop it lands in."""
+        for loop, children in step.closes:
+            for child in children:
+                self._report_missing(child, loop, position)
+        for child in step.missing:
+            self._report_missing(child, step.loop, position)
+
+    def _over_limit(self, step: _Step, sid: str, position: int) -> None:
+        child, loop = step.child, step.loop
+        if isinstance(child, _Seg):
+            self._segment_error(SEG_OVER_MAX_USE, f"segment {child.id} exceeds its maximum use of {child.max_use}{self._where(loop.id)}", sid, position, loop.id)
+        else:
+            self._segment_error(SEG_LOOP_OVER_MAX, f"loop {child.id} occurs more than {child.repeat} times", sid, position, child.id)
+
+    def _element_problems(self, checker: SegmentChecker, segment: Segment, position: int, loop_id: str | None,
+                          hl_problems: list[ElementProblem] | None = None) -> None:
+        """Names the element problems of a segment the fast path did not clear (plus its HL
+        hierarchy problems, already found)."""
+        if not hl_problems and checker.is_clean(segment[1]):
             return
-        self._move(located[0], located[1], segment, self._count + 1)
-
-    def _next_segment(self, frame: list, loop: _Loop, child: _Seg, current: int, p: int, segment: Segment) -> None:
-        """The common case: a segment of the innermost open loop, at or after the current one."""
-        counts = frame[2]
-        if (p > current + 1 and loop.mandatory_after_first) or counts[current] == 0:
-            # (a zero count at the current position only happens before the set's first segment)
-            self._missing_between(loop, counts, current, p, self._count + 1)
-        frame[1] = p
-        uses = counts[p] = counts[p] + 1
-        if uses > child.max_use:
-            self._segment_error(SEG_OVER_MAX_USE, f"segment {child.id} exceeds its maximum use of {child.max_use}{self._where(loop.id)}", child.id, self._count + 1, loop.id)
-        if segment[0] == "HL" or not child.checker.is_clean(segment[1]):
-            self._check_segment(child, segment, self._count + 1, loop.id)
-
-    def _locate(self, sid: str) -> tuple[int, int] | None:
-        """Where ``sid`` may occur from here: (stack depth, child position), innermost first."""
-        stack = self._stack
-        for depth in range(len(stack) - 2, -1, -1):
-            loop, current = stack[depth][0], stack[depth][1]
-            for p in loop.index.get(sid, ()):
-                if p >= current:
-                    return depth, p
-        return None
-
-    def _move(self, depth: int, p: int, segment: Segment, position: int) -> None:
-        stack = self._stack
-        while len(stack) - 1 > depth:
-            self._close(stack.pop(), position)
-        frame = stack[depth]
-        loop, current, counts = frame[0], frame[1], frame[2]
-        if p > current and (loop.mandatory_after_first or counts[0] == 0):
-            self._missing_between(loop, counts, current, p, position)
-        child = loop.children[p]
-        if isinstance(child, _Loop):
-            self._enter(frame, p, child, segment, position)
-            return
-        frame[1] = p
-        counts[p] += 1
-        if counts[p] > child.max_use:
-            self._segment_error(SEG_OVER_MAX_USE, f"segment {child.id} exceeds its maximum use of {child.max_use}{self._where(loop.id)}", segment.id, position, loop.id)
-        self._check_segment(child, segment, position, loop.id)
-
-    def _enter(self, frame: list, p: int, child: _Loop, segment: Segment, position: int) -> None:
-        """Start an iteration of loop ``child`` (at position ``p`` of ``frame``) with ``segment``."""
-        frame[1] = p
-        counts = frame[2]
-        counts[p] += 1
-        if counts[p] > child.repeat:
-            self._segment_error(SEG_LOOP_OVER_MAX, f"loop {child.id} occurs more than {child.repeat} times", segment[0], position, child.id)
-        inner = [0] * len(child.children)
-        inner[0] = 1
-        self._stack.append([child, 0, inner, 1])
-        first: _Seg = child.children[0]  # type: ignore[assignment]
-        if segment[0] == "HL" or not first.checker.is_clean(segment[1]):
-            self._check_segment(first, segment, position, child.id)
-
-    def _check_segment(self, use: _Seg, segment: Segment, position: int, loop_id: str | None) -> None:
-        hl_problems = self._check_hl(segment) if segment.id == "HL" else None
-        if use.checker.is_clean(segment.elements) and not hl_problems:
-            return
-        problems = use.checker.problems(segment.elements)
+        problems = checker.problems(segment[1])
         if hl_problems:
             problems.extend(hl_problems)
         if problems:
-            self._element_errors(segment, position, loop_id, problems)
-
-    def _missing_between(self, loop: _Loop, counts: list[int], start: int, end: int, position: int) -> None:
-        for i in range(start, end):
-            child = loop.children[i]
-            if child.mandatory and counts[i] == 0:
-                self._report_missing(child, loop, position)
-
-    def _close(self, frame: list, position: int) -> None:
-        loop, current, counts = frame[0], frame[1], frame[2]
-        if current == 0 and counts[0] == 0 and loop.children[0].mandatory:  # an empty set body
-            self._report_missing(loop.children[0], loop, position)
-        for i in loop.mandatory_after_first:
-            if i > current and counts[i] == 0:
-                self._report_missing(loop.children[i], loop, position)
+            self._element_errors(segment[0], position, loop_id, problems)
 
     def _report_missing(self, child: _Seg | _Loop, loop: _Loop, position: int) -> None:
         seg_id = child.id if isinstance(child, _Seg) else child.first_id
@@ -422,12 +621,12 @@ class SetValidator:
         self._segment_error(SEG_MANDATORY_MISSING, f"mandatory {what} is missing{self._where(loop.id)}", seg_id, position, loop.id)
 
     def _misplaced(self, segment: Segment, position: int) -> None:
-        machine = self._machine
-        assert machine is not None
+        machine, state = self._machine, self._state
+        assert machine is not None and state is not None
         sid = segment.id
-        loop_id = self._stack[-1][0].id
+        loop_id = state.path[-1][0].id
         if sid in machine.defined_ids:
-            earlier = any(p < frame[1] for frame in self._stack for p in frame[0].index.get(sid, ()))
+            earlier = any(p < current for loop, current in state.path for p in loop.index.get(sid, ()))
             if earlier:
                 code, why = SEG_OUT_OF_SEQUENCE, "is not in proper sequence"
             else:
@@ -439,28 +638,40 @@ class SetValidator:
         shown = sid if _SEGMENT_ID.fullmatch(sid) else sid[:8]
         self._segment_error(code, f"segment {shown} {why}{self._where(loop_id)}", shown, position, loop_id)
 
-    def _check_hl(self, segment: Segment) -> list[ElementProblem]:
-        """HL01 counts up from 1; HL02 names an open ancestor (depth-first hierarchy)."""
+    def _check_hl(self, values: Sequence[Value], offset: int) -> list[ElementProblem]:
+        """HL01 counts up from 1; HL02 names an open ancestor (depth-first hierarchy).
+
+        An HL whose parent is not open is reported and then taken as a child of the HL before
+        it, so the hierarchy after one bad HL02 is still judged against the right ancestors.
+
+        Args:
+            values: the HL's elements (``offset`` 0) or the reader's split text (``offset`` 1,
+                segment id first).
+            offset: where HL01 is in ``values``.
+
+        Returns:
+            The hierarchy problems (element code 7), usually none.
+        """
         problems: list[ElementProblem] = []
         self._hl_count += 1
-        elements = segment[1]
-        count = len(elements)
-        hl_id = elements[HL_ID - 1] if count >= HL_ID else ""
-        parent = elements[HL_PARENT - 1] if count >= HL_PARENT else ""
-        level = elements[HL_LEVEL - 1] if count >= HL_LEVEL else ""
+        count = len(values) - offset
+        hl_id = values[offset + HL_ID - 1] if count >= HL_ID else ""
+        parent = values[offset + HL_PARENT - 1] if count >= HL_PARENT else ""
+        level = values[offset + HL_LEVEL - 1] if count >= HL_LEVEL else ""
         if not (isinstance(hl_id, str) and isinstance(parent, str) and isinstance(level, str)):
             return []  # a composite here is already an element error of the segment
         if hl_id != str(self._hl_count):
             problems.append(ElementProblem(EL_INVALID_CODE, HL_ID, f"HL01 is {hl_id[:12]!r}, expected {self._hl_count} (HL01 counts up from 1)", None, None, "628", hl_id[:99]))
         open_ids = self._hl_open
-        if parent:
-            if parent in open_ids:
-                del open_ids[open_ids.index(parent) + 1 :]
-            else:
-                problems.append(ElementProblem(EL_INVALID_CODE, HL_PARENT, f"HL02 parent {parent[:12]!r} is not an open ancestor HL", None, None, "734", parent[:99]))
-                open_ids.clear()
-        else:
+        if not parent:
             open_ids.clear()
+        elif parent in open_ids:
+            del open_ids[open_ids.index(parent) + 1 :]
+        else:
+            problems.append(ElementProblem(EL_INVALID_CODE, HL_PARENT, f"HL02 parent {parent[:12]!r} is not an open ancestor HL", None, None, "734", parent[:99]))
+            if len(open_ids) >= HL_MAX_DEPTH:
+                # a run of unplaceable HLs must not grow the chain without bound
+                open_ids.pop()
         open_ids.append(hl_id)
         self._hl_level = level
         return problems
@@ -477,21 +688,36 @@ class SetValidator:
             The :class:`SetReport` (status ``A``, ``E`` or ``R``).
         """
         position = self._count + 2
-        while self._stack:
-            self._close(self._stack.pop(), position)
-        set_errors = self._set_errors(se, position)
+        state = self._state
+        if state is not None:
+            for depth in range(len(state.path) - 1, -1, -1):
+                self._close(depth, state, position)
+            self._stack.clear()
+            self._state = None
+        control = _text(self._st, ST_CONTROL_NUMBER)
+        set_errors = self._set_errors(se, position, control)
         if self._segments_in_error:
             set_errors.append(X12Error("set", SET_SEGMENTS_IN_ERROR, "one or more segments are in error"))
         errors = set_errors + self._errors
         if self._suppressed:
             errors.append(X12Error("set", SET_SEGMENTS_IN_ERROR, f"{self._suppressed} further errors not listed", severity="warning"))
-        return self._report(tuple(errors), se is not None)
+        return self._report(tuple(errors), se is not None, control)
 
-    def _set_errors(self, se: Segment | None, position: int) -> list[X12Error]:
+    def _close(self, depth: int, state: _State, position: int) -> None:
+        """Mandatory children an open loop never reached (every child after the current one is
+        unused in this iteration)."""
+        loop, current = state.path[depth]
+        if state.initial and loop.children[0].mandatory:  # an empty set body
+            self._report_missing(loop.children[0], loop, position)
+        for i in loop.mandatory_after_first:
+            if i > current:
+                self._report_missing(loop.children[i], loop, position)
+
+    def _set_errors(self, se: Segment | None, position: int, control: str) -> list[X12Error]:
         out: list[X12Error] = []
-        lookup, st = self._lookup, self._st
-        set_id, control = st.get(ST_SET_ID), st.get(ST_CONTROL_NUMBER)
+        lookup = self._lookup
         if lookup.definition is None:
+            set_id = self._st.get(ST_SET_ID)
             out.append(X12Error("set", SET_NOT_SUPPORTED, f"transaction set {set_id[:6]!r} is not supported", segment_id="ST", segment_position=1))
         elif lookup.note is not None:
             out.append(X12Error("set", WARNING_NEAREST_VERSION, lookup.note, segment_id="ST", segment_position=1, severity="warning"))
@@ -500,25 +726,28 @@ class SetValidator:
         if se is None:
             out.append(X12Error("set", SET_TRAILER_MISSING, "SE is missing", segment_id="SE", segment_position=position))
             return out
-        if se.get(SE_CONTROL_NUMBER) != control:
-            out.append(X12Error("set", SET_CONTROL_NUMBER_MISMATCH, "SE02 does not match ST02", segment_id="SE", segment_position=position, element_position=SE_CONTROL_NUMBER, bad_value=se.get(SE_CONTROL_NUMBER)[:99]))
-        declared = se.get(SE_SEGMENT_COUNT)
+        se_control = _text(se, SE_CONTROL_NUMBER)
+        if se_control != control:
+            out.append(X12Error("set", SET_CONTROL_NUMBER_MISMATCH, "SE02 does not match ST02", segment_id="SE", segment_position=position, element_position=SE_CONTROL_NUMBER, bad_value=se_control[:99]))
+        declared = _text(se, SE_SEGMENT_COUNT)
         if not (declared.isdigit() and int(declared) == position):
             out.append(X12Error("set", SET_SEGMENT_COUNT_WRONG, f"SE01 says {declared[:12]!r}, the set has {position} segments", segment_id="SE", segment_position=position, element_position=SE_SEGMENT_COUNT, bad_value=declared[:99]))
         return out
 
-    def _report(self, errors: tuple[X12Error, ...], has_se: bool) -> SetReport:
-        if any(e.severity == "error" for e in errors):
-            status = "R"
-        elif errors:
-            status = "E"
-        else:
+    def _report(self, errors: tuple[X12Error, ...], has_se: bool, control: str) -> SetReport:
+        if not errors:
             status = "A"
-        implementation_ref = self._st.get(ST_IMPLEMENTATION_REF) or None
-        definition = self._lookup.definition.key if self._lookup.definition else None
+        elif any(e.severity == "error" for e in errors):
+            status = "R"
+        else:
+            status = "E"
+        implementation_ref = _text(self._st, ST_IMPLEMENTATION_REF) or None
+        machine = self._machine
+        definition = machine.key if machine is not None else (self._lookup.definition.key if self._lookup.definition else None)
+        set_id = machine.set_id if machine is not None else self._st.get(ST_SET_ID)
         return SetReport(
-            set_id=self._st.get(ST_SET_ID),
-            control_number=self._st.get(ST_CONTROL_NUMBER),
+            set_id=set_id,
+            control_number=control,
             status=status,
             errors=errors,
             definition=definition,
@@ -534,6 +763,7 @@ def new_set_validator(
     delimiters: Delimiters,
     *,
     max_errors: int = DEFAULT_MAX_ERRORS,
+    charset: Charset = DEFAULT_CHARSET,
 ) -> SetValidator:
     """Start validating one transaction set.
 
@@ -543,15 +773,19 @@ def new_set_validator(
         group_version: GS08 (nearest defined version used, with a warning, when not defined).
         delimiters: the interchange's delimiters (the fast path is compiled for them).
         max_errors: errors kept per set (further ones are only counted).
+        charset: the partner agreement's character set: ``basic``, ``extended`` or ``utf8``.
 
     Returns:
         A :class:`SetValidator`; never raises on bad input (unknown sets are reported AK5 1).
+
+    Raises:
+        ValueError: ``charset`` is not a known character set (a configuration error).
     """
-    set_id = st.get(ST_SET_ID)
+    set_id = _text(st, ST_SET_ID)
     lookup = load_definition(set_id, group_version)
     machine = None
     if lookup.definition is not None:
-        machine = _machine(set_id, lookup.definition.version, delimiters.element, delimiters.component)
+        machine = _machine(set_id, lookup.definition.version, delimiters.element, delimiters.component, charset)
     validator = SetValidator(st, lookup, machine, max_errors)
     if machine is not None and functional_id != machine.functional_id:
         validator._add(

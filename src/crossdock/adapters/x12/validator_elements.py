@@ -10,6 +10,16 @@ The two paths agree: a segment passes the fast path only if the slow path finds 
 the slow path finds something whenever the fast path fails, except for segments with repeated
 elements or characters ``str.isprintable`` refuses beyond control characters, which always take
 the slow path (tests check this on random segments and on every corpus segment).
+
+Character sets (the partner agreement's ``X12CharacterSet``, see :data:`CHARSETS`): ``basic``
+(upper-case letters, digits, space and ``!"&'()*+,-./:;?=``), ``extended`` (adds lower case and
+``%@[]_{}\\|<>~#$``) and ``utf8`` (any character). A character outside the agreed set is element
+code 6 "invalid character in data element", at its element's position. Control characters are
+never data, whatever the set.
+
+The reader's raw path (:meth:`SegmentChecker.text_ok`, :attr:`SegmentChecker.check_parts`,
+:attr:`SegmentChecker.clean_raw`) checks a segment from its text and its split element list
+(segment id first) without building a tree; it gives the same verdict as :meth:`is_clean`.
 """
 
 from __future__ import annotations
@@ -18,6 +28,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import lru_cache
+from typing import Literal
 
 from crossdock.schemas.x12.definitions import (
     CompositeUse,
@@ -29,6 +41,10 @@ from crossdock.schemas.x12.definitions import (
 from crossdock.schemas.x12.tree import Composite, Repeats, Value
 
 __all__ = [
+    "CHARSETS",
+    "text_in_charset",
+    "DEFAULT_CHARSET",
+    "Charset",
     "EL_MANDATORY_MISSING",
     "EL_CONDITIONAL_MISSING",
     "EL_TOO_MANY_ELEMENTS",
@@ -44,6 +60,8 @@ __all__ = [
     "ElementProblem",
     "SegmentChecker",
     "compile_segment",
+    "segment_problems",
+    "value_problem",
 ]
 
 # AK4-03 (element 723) / IK4-03 (element 621): the same codes, except that a 997 reports too
@@ -77,6 +95,71 @@ _MONTH_DAY = (
 _LEAP_YY = r"(?:[02468][048]|[13579][26])"
 _DATE8 = rf"(?:\d{{4}}{_MONTH_DAY}|(?:\d\d(?:0[48]|[2468][048]|[13579][26])|{_LEAP_YY}00)0229)"
 _DATE6 = rf"(?:\d\d{_MONTH_DAY}|{_LEAP_YY}0229)"
+
+Charset = Literal["basic", "extended", "utf8"]
+#: the character sets a partner agreement may name (Azure's X12CharacterSet values)
+CHARSETS: tuple[Charset, ...] = ("basic", "extended", "utf8")
+DEFAULT_CHARSET: Charset = "extended"
+_UPPER_DIGITS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+_BASIC = _UPPER_DIGITS + " !\"&'()*+,-./:;?="
+_EXTENDED = _BASIC + "abcdefghijklmnopqrstuvwxyz%@[]_{}\\|<>~#$"
+#: characters each set allows (``None``: any character but a control character)
+_ALLOWED: dict[str, str | None] = {"basic": _BASIC, "extended": _EXTENDED, "utf8": None}
+
+
+#: printable ASCII characters each set refuses (what a whole-text test looks for)
+_REFUSED_ASCII = {
+    name: "".join(chr(i) for i in range(0x20, 0x7F) if chr(i) not in allowed)
+    for name, allowed in (("basic", _BASIC), ("extended", _EXTENDED))
+}
+
+
+def text_in_charset(text: str, charset: Charset, separators: str) -> bool:
+    """A whole-text test: ``True`` only when every character of ``text`` is a separator, a line
+    break, or a printable character the set allows (``False`` may also mean "look closer").
+
+    The reader runs it once per window of segments, so the per-segment checks can skip the
+    character test; it uses only ``str`` methods that scan in C.
+
+    Args:
+        text: many segments, terminators and line breaks included.
+        charset: the agreed character set.
+        separators: the interchange's separators (they are not data).
+    """
+    for ch in separators + "\r\n":
+        if not ch.isprintable() and ch in text:
+            text = text.replace(ch, "")
+    if not text.isprintable():
+        return False
+    if charset == "utf8":
+        return True
+    if not text.isascii():
+        return False
+    return not any(ch in text for ch in _REFUSED_ASCII[charset] if ch not in separators)
+
+
+@lru_cache(maxsize=None)
+def _outside(charset: str) -> re.Pattern[str]:
+    """Finds the first character of a value that the set does not allow (control characters
+    included)."""
+    allowed = _ALLOWED.get(charset, "")
+    if charset not in _ALLOWED:
+        raise ValueError(f"unknown character set {charset!r}; expected one of {CHARSETS}")
+    if allowed is None:
+        return _CONTROL
+    return re.compile("[^" + "".join(re.escape(ch) for ch in allowed) + "]")
+
+
+def _text_test(charset: str, element_sep: str) -> Callable[[str], object]:
+    """A test of a segment's text (elements joined by ``element_sep``): truthy when every
+    character is allowed. Under ``utf8`` it is ``str.isprintable`` (stricter than "no control
+    character": the few printable-refused characters take the slow path, which clears them)."""
+    allowed = _ALLOWED.get(charset)
+    if allowed is None:
+        if element_sep.isprintable():
+            return str.isprintable
+        return lambda text: text.replace(element_sep, "").isprintable()
+    return re.compile("[" + "".join(re.escape(ch) for ch in dict.fromkeys(allowed + element_sep)) + "]*").fullmatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,16 +274,16 @@ def _present(elements: Sequence[Value], position: int) -> bool:
     return position <= len(elements) and elements[position - 1] != ""
 
 
-def _present_at(position: int, known: int) -> str:
+def _present_at(position: int, known: int, offset: int = 0) -> str:
     """Presence test of ``position`` in generated code when the element count is ``known``."""
-    return f"e[{position - 1}] != ''" if position <= known else "False"
+    return f"e[{position - 1 + offset}] != ''" if position <= known else "False"
 
 
-def _absent_at(position: int, known: int) -> str:
-    return f"e[{position - 1}] == ''" if position <= known else "True"
+def _absent_at(position: int, known: int, offset: int = 0) -> str:
+    return f"e[{position - 1 + offset}] == ''" if position <= known else "True"
 
 
-def _note_expr(note: SyntaxNote, known: int) -> str | None:
+def _note_expr(note: SyntaxNote, known: int, offset: int = 0) -> str | None:
     """The note as a Python expression for a segment of exactly ``known`` elements.
 
     Returns:
@@ -209,12 +292,12 @@ def _note_expr(note: SyntaxNote, known: int) -> str | None:
     if note.kind != "R" and min(note.positions) > known:
         return None
     written = [p for p in note.positions if p <= known]
-    terms = [_present_at(p, known) for p in written]
+    terms = [_present_at(p, known, offset) for p in written]
     first = note.positions[0]
     rest = [p for p in note.positions[1:]]
     if note.kind == "P":
         if len(written) < len(note.positions):  # some positions are absent: all must be
-            return "(" + " and ".join(_absent_at(p, known) for p in written) + ")"
+            return "(" + " and ".join(_absent_at(p, known, offset) for p in written) + ")"
         return "(" + " == ".join(f"({t})" for t in terms) + ")"
     if note.kind == "R":
         return "(" + " or ".join(terms) + ")" if terms else "False"
@@ -224,16 +307,16 @@ def _note_expr(note: SyntaxNote, known: int) -> str | None:
         return None
     if note.kind == "C":
         if any(p > known for p in rest):
-            return f"({_absent_at(first, known)})"
-        return f"({_absent_at(first, known)} or (" + " and ".join(_present_at(p, known) for p in rest) + "))"
-    present_rest = [_present_at(p, known) for p in rest if p <= known]
+            return f"({_absent_at(first, known, offset)})"
+        return f"({_absent_at(first, known, offset)} or (" + " and ".join(_present_at(p, known, offset) for p in rest) + "))"
+    present_rest = [_present_at(p, known, offset) for p in rest if p <= known]
     if not present_rest:
-        return f"({_absent_at(first, known)})"
-    return f"({_absent_at(first, known)} or " + " or ".join(present_rest) + ")"
+        return f"({_absent_at(first, known, offset)})"
+    return f"({_absent_at(first, known, offset)} or " + " or ".join(present_rest) + ")"
 
 
-def _syntax_expr(notes: tuple[SyntaxNote, ...], known: int) -> str:
-    exprs = [x for x in (_note_expr(n, known) for n in notes) if x is not None]
+def _syntax_expr(notes: tuple[SyntaxNote, ...], known: int, offset: int = 0) -> str:
+    exprs = [x for x in (_note_expr(n, known, offset) for n in notes) if x is not None]
     return " and ".join(exprs) if exprs else "True"
 
 
@@ -263,24 +346,31 @@ def _value_check(el: ElementDef, name: str, mandatory: bool, constants: dict[str
     return lines + [f"if {guard}not ({low} <= len(v) <= {high}): return False"]
 
 
-def _generate_simple_check(seg: SegmentDef) -> Callable[[Sequence[Value]], bool]:
+def _generate_simple_check(seg: SegmentDef, offset: int = 0) -> Callable[[Sequence[Value]], bool]:
     """A generated function validating a segment whose elements are all plain strings.
 
     Straight-line code with the element count known at each step: positions after the last
     written element cost nothing, and syntax notes are specialised for that count. The caller
-    has already checked that no element holds a control character.
+    has already checked that no element holds a control character (or a character outside the
+    agreed set).
+
+    Args:
+        seg: the segment definition.
+        offset: where element 01 is in the checked sequence: 0 for a tree's elements, 1 for the
+            reader's split list, whose first item is the segment id.
     """
     constants: dict[str, object] = {}
     uses = seg.elements
     last_mandatory = max((u.position for u in uses if u.requirement == "M"), default=0)
-    body = ["def check(e):", "    n = len(e)", f"    if n > {len(uses)} or n < {last_mandatory}: return False"]
+    body = ["def check(e):", "    n = len(e)" + (f" - {offset}" if offset else ""),
+            f"    if n > {len(uses)} or n < {last_mandatory}: return False"]
     for known in range(0, len(uses) + 1):
         if known >= last_mandatory:
-            body.append(f"    if n == {known}: return {_syntax_expr(seg.syntax, known)}")
+            body.append(f"    if n == {known}: return {_syntax_expr(seg.syntax, known, offset)}")
         if known == len(uses):
             break
         use = uses[known]
-        body.append(f"    v = e[{known}]")
+        body.append(f"    v = e[{known + offset}]")
         if isinstance(use, CompositeUse):
             first = use.composite.components[0]
             others_required = any(c.requirement == "M" for c in use.composite.components[1:])
@@ -342,7 +432,8 @@ CLEAN_CACHE_SIZE = 4096
 
 @dataclass(frozen=True, slots=True)
 class SegmentChecker:
-    """A segment definition compiled for one pair of element and component separators.
+    """A segment definition compiled for one pair of element and component separators and one
+    character set.
 
     Attributes:
         fullmatch: the compiled pattern's ``fullmatch`` over all defined positions joined by
@@ -350,6 +441,13 @@ class SegmentChecker:
         syntax: the generated syntax-note predicate, or ``None``.
         padding: ``padding[k]`` is ``k`` separators.
         clean: texts already found clean (cleared when it reaches :data:`CLEAN_CACHE_SIZE`).
+        simple: generated check of a tree's plain-string elements (element 01 first).
+        charset: the agreed character set.
+        text_ok: truthy when a segment text (elements joined by ``element_sep``, with or without
+            the segment id) holds only allowed characters.
+        outside: finds a character of one value that the set does not allow.
+        check_parts: :attr:`simple` for the reader's split list (segment id first).
+        clean_raw: raw segment texts (id included) already found clean; bounded like ``clean``.
     """
 
     segment: SegmentDef
@@ -360,6 +458,11 @@ class SegmentChecker:
     padding: tuple[str, ...]
     clean: dict[str, bool]
     simple: Callable[[Sequence[Value]], bool]
+    charset: Charset
+    text_ok: Callable[[str], object]
+    outside: Callable[[str], re.Match[str] | None]
+    check_parts: Callable[[Sequence[str]], bool]
+    clean_raw: dict[str, bool]
 
     def is_clean(self, elements: tuple[Value, ...]) -> bool:
         """Fast path: ``True`` when the elements have no problem at all."""
@@ -369,20 +472,32 @@ class SegmentChecker:
             return self._composite_clean(elements)
         if text in self.clean:
             return True
-        # isprintable rejects control characters (and a few exotic ones, which the slow path
-        # clears); a non-printable separator (0x7F, 0x1D...) is taken out first
-        printable = text.isprintable() if self.element_sep.isprintable() else text.replace(self.element_sep, "").isprintable()
-        if not printable or not self.simple(elements):
+        if not self.text_ok(text) or not self.simple(elements):
             return False
         if len(self.clean) >= CLEAN_CACHE_SIZE:
             self.clean.clear()
         self.clean[text] = True
         return True
 
+    def raw_clean(self, raw: str, parts: list[str]) -> bool:
+        """Fast path from the reader's text: ``raw`` is the segment as written (no component or
+        repetition separator in it), ``parts`` its split on the element separator (id first,
+        trailing empty elements dropped). Same verdict as :meth:`is_clean`."""
+        if raw in self.clean_raw:
+            return True
+        if not self.text_ok(raw) or not self.check_parts(parts):
+            return False
+        if len(self.clean_raw) >= CLEAN_CACHE_SIZE:
+            self.clean_raw.clear()
+        self.clean_raw[raw] = True
+        return True
+
     def _composite_clean(self, elements: tuple[Value, ...]) -> bool:
         missing = len(self.padding) - 1 - len(elements)
         text = self.flatten(elements)
         if missing < 0 or text is None or self.fullmatch(text + self.padding[missing]) is None:
+            return False
+        if self.charset != "utf8" and any(self.outside(v if isinstance(v, str) else "".join(v)) for v in elements):
             return False
         return self.syntax is None or self.syntax(elements)
 
@@ -397,7 +512,7 @@ class SegmentChecker:
 
     def problems(self, elements: tuple[Value, ...]) -> list[ElementProblem]:
         """Slow path: every element problem, with its AK4/IK4 code."""
-        return segment_problems(self.segment, elements)
+        return segment_problems(self.segment, elements, self.charset)
 
 
 def _syntax_predicate(seg: SegmentDef) -> Callable[[Sequence[Value]], bool] | None:
@@ -407,16 +522,21 @@ def _syntax_predicate(seg: SegmentDef) -> Callable[[Sequence[Value]], bool] | No
     return lambda elements: not _syntax_problems(seg, elements)
 
 
-def compile_segment(seg: SegmentDef, element_sep: str, component_sep: str) -> SegmentChecker:
-    """Compile ``seg`` for the given separators.
+def compile_segment(seg: SegmentDef, element_sep: str, component_sep: str,
+                    charset: Charset = DEFAULT_CHARSET) -> SegmentChecker:
+    """Compile ``seg`` for the given separators and character set.
 
     Args:
         seg: the segment definition.
         element_sep: the interchange's element separator.
         component_sep: the interchange's component separator.
+        charset: ``basic``, ``extended`` or ``utf8`` (the partner agreement's character set).
 
     Returns:
         A :class:`SegmentChecker`.
+
+    Raises:
+        ValueError: ``charset`` is not one of :data:`CHARSETS`.
     """
     pattern = re.compile(_segment_pattern(seg, element_sep, component_sep), re.DOTALL)
     padding = tuple(element_sep * k for k in range(len(seg.elements) + 1))
@@ -429,6 +549,11 @@ def compile_segment(seg: SegmentDef, element_sep: str, component_sep: str) -> Se
         padding,
         {},
         _generate_simple_check(seg),
+        charset,
+        _text_test(charset, element_sep),
+        _outside(charset).search,
+        _generate_simple_check(seg, offset=1),
+        {},
     )
 
 
@@ -456,12 +581,13 @@ def _date_ok(value: str) -> bool:
     return True
 
 
-def value_problem(el: ElementDef, value: str) -> tuple[str, str] | None:
+def value_problem(el: ElementDef, value: str, charset: Charset = DEFAULT_CHARSET) -> tuple[str, str] | None:
     """The first problem of one non-empty simple value, as ``(code, message)``, or ``None``.
 
     Args:
         el: the element definition.
         value: the value (non-empty).
+        charset: the agreed character set.
 
     Returns:
         ``None`` when the value is valid.
@@ -470,6 +596,10 @@ def value_problem(el: ElementDef, value: str) -> tuple[str, str] | None:
     label = f"element {el.ref}" if el.ref else "element"
     if _CONTROL.search(value):
         return EL_INVALID_CHARACTER, f"{label} contains a control character"
+    found = _outside(charset).search(value)
+    if found is not None:
+        return EL_INVALID_CHARACTER, (f"{label} has a character outside the {charset} character set "
+                                      f"(U+{ord(found.group()):04X} at character {found.start() + 1})")
     if kind == "R" and _DECIMAL.fullmatch(value) is None:
         return EL_INVALID_CHARACTER, f"{label} is not a decimal number"
     if el.implied_decimals is not None and _NUMERIC.fullmatch(value) is None:
@@ -490,20 +620,21 @@ def value_problem(el: ElementDef, value: str) -> tuple[str, str] | None:
     return None
 
 
-def _simple_problems(use: ElementUse, value: str, position: int, component: int | None) -> list[ElementProblem]:
+def _simple_problems(use: ElementUse, value: str, position: int, component: int | None,
+                     charset: Charset = DEFAULT_CHARSET) -> list[ElementProblem]:
     el = use.element
     if value == "":
         if use.requirement == "M":
             where = f"component {component} of element {position}" if component else f"element {position}"
             return [ElementProblem(EL_MANDATORY_MISSING, position, f"mandatory {where} is missing", component, None, el.ref)]
         return []
-    found = value_problem(el, value)
+    found = value_problem(el, value, charset)
     if found is None:
         return []
     return [ElementProblem(found[0], position, found[1], component, None, el.ref, _trim(value))]
 
 
-def _composite_problems(use: CompositeUse, value: Value, position: int) -> list[ElementProblem]:
+def _composite_problems(use: CompositeUse, value: Value, position: int, charset: Charset) -> list[ElementProblem]:
     parts = (value,) if isinstance(value, str) else tuple(value)
     components = use.composite.components
     out: list[ElementProblem] = []
@@ -515,29 +646,29 @@ def _composite_problems(use: CompositeUse, value: Value, position: int) -> list[
         return out
     for comp in components:
         part = parts[comp.position - 1] if comp.position <= len(parts) else ""
-        out.extend(_simple_problems(comp, part, position, comp.position))
+        out.extend(_simple_problems(comp, part, position, comp.position, charset))
     return out
 
 
-def _use_problems(use: ElementUse | CompositeUse, value: Value) -> list[ElementProblem]:
+def _use_problems(use: ElementUse | CompositeUse, value: Value, charset: Charset) -> list[ElementProblem]:
     position = use.position
     if isinstance(value, Repeats):
-        return _repeat_problems(use, value)
+        return _repeat_problems(use, value, charset)
     if isinstance(use, CompositeUse):
-        return _composite_problems(use, value, position)
+        return _composite_problems(use, value, position, charset)
     if isinstance(value, Composite):
         return [ElementProblem(EL_INVALID_CHARACTER, position, f"element {position} is not a composite (it holds the component separator)", None, None, use.element.ref, _trim(":".join(value)), EL_TOO_MANY_COMPONENTS)]
-    return _simple_problems(use, value, position, None)
+    return _simple_problems(use, value, position, None, charset)
 
 
-def _repeat_problems(use: ElementUse | CompositeUse, value: Repeats) -> list[ElementProblem]:
+def _repeat_problems(use: ElementUse | CompositeUse, value: Repeats, charset: Charset) -> list[ElementProblem]:
     out: list[ElementProblem] = []
     if len(value) > use.repeat:
         ref = use.element.ref if isinstance(use, ElementUse) else use.composite.components[0].element.ref
         allowed = "is not repeatable" if use.repeat == 1 else f"may repeat at most {use.repeat} times"
         out.append(ElementProblem(EL_TOO_MANY_REPETITIONS, use.position, f"element {use.position} {allowed}", None, use.repeat + 1, ref))
     for number, repetition in enumerate(value[: use.repeat], 1):
-        for problem in _use_problems(use, repetition):
+        for problem in _use_problems(use, repetition, charset):
             out.append(replace(problem, repetition=number) if use.repeat > 1 else problem)
     return out
 
@@ -569,12 +700,14 @@ def _syntax_problems(seg: SegmentDef, elements: Sequence[Value]) -> list[Element
     return out
 
 
-def segment_problems(seg: SegmentDef, elements: Sequence[Value]) -> list[ElementProblem]:
+def segment_problems(seg: SegmentDef, elements: Sequence[Value],
+                     charset: Charset = DEFAULT_CHARSET) -> list[ElementProblem]:
     """Every element-level problem of one segment against its definition.
 
     Args:
         seg: the segment definition.
         elements: the segment's elements (element 01 first; trailing empties dropped).
+        charset: the agreed character set (``basic``, ``extended`` or ``utf8``).
 
     Returns:
         Problems in element order, then syntax-note problems; empty when the segment is valid.
@@ -583,7 +716,7 @@ def segment_problems(seg: SegmentDef, elements: Sequence[Value]) -> list[Element
     defined = len(seg.elements)
     for use in seg.elements:
         value = elements[use.position - 1] if use.position <= len(elements) else ""
-        out.extend(_use_problems(use, value))
+        out.extend(_use_problems(use, value, charset))
     if len(elements) > defined:
         extra = elements[defined]
         shown = extra if isinstance(extra, str) else ":".join(str(v) for v in extra)

@@ -8,7 +8,6 @@ dramatiq worker threads and the sweeper in this process. Production: the API onl
 from __future__ import annotations
 
 import argparse
-import importlib.util
 
 __all__ = ["register"]
 
@@ -22,9 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from crossdock.gateway.demo import DEMO_KEYS, load_demo
+    from crossdock.gateway.demo import demo_banner, load_demo
+    from crossdock.gateway.http.server import run_server
     from crossdock.gateway.hub import open_hub
     from crossdock.gateway.logs import configure_logging
     from crossdock.gateway.settings import load_settings
@@ -32,15 +30,12 @@ def _serve(args: argparse.Namespace) -> int:
     settings = load_settings()
     http = settings.http.model_copy(update={k: v for k, v in (("host", args.host), ("port", args.port)) if v})
     settings = settings.model_copy(update={"http": http})
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     hub = open_hub(settings, workers=settings.mode == "embedded")
     if args.demo:
         created = load_demo(hub.runtime.engine, settings.var_dir)
-        print(f"demo partners ready ({', '.join(created) or 'already loaded'}); API keys: "
-              + ", ".join(f"{code}={key}" for code, key in DEMO_KEYS.items()))
-        print(f"try: curl -H 'X-Api-Key: {DEMO_KEYS['acme']}' --data-binary @examples/850.x12 "
-              f"http://{http.host}:{http.port}/api/v1/messages")
-    uvicorn.run(hub.app(), host=http.host, port=http.port, log_level=settings.log_level.lower(),
-                http="httptools" if importlib.util.find_spec("httptools") else "auto",
-                timeout_keep_alive=int(http.read_timeout_s), access_log=False)
+        print(f"demo partners ready ({', '.join(created) or 'already loaded'})")
+        for line in demo_banner(f"http://{http.host}:{http.port}"):
+            print(line)
+    run_server(hub.app(), settings)
     return 0

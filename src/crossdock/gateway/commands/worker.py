@@ -34,7 +34,7 @@ def _worker(args: argparse.Namespace) -> int:
     if args.threads:
         settings = settings.model_copy(
             update={"workflow": settings.workflow.model_copy(update={"worker_threads": args.threads})})
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     hub = open_hub(settings, workers=True, inbox=False, migrate=False)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

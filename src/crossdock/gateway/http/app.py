@@ -1,13 +1,14 @@
 """The HTTP API (litestar): ingest, search, detail, raw bytes, replay, health.
 
 Controllers are thin: parse the request, call one service (:mod:`..ingest`, :mod:`..queries`,
-:mod:`..replay`), shape the answer. Who is calling is decided in ONE place, :func:`caller`.
+:mod:`..replay`), shape the answer. Who is calling, and what it may do, is decided in ONE place:
+the guards of :mod:`crossdock.gateway.auth` (app-level :func:`authenticated`, ``require_roles`` per
+route) and the ``principal`` dependency; queries are scoped with ``Principal.scope``.
 """
 
 from __future__ import annotations
 
-import threading
-import time
+import hashlib
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,26 +18,39 @@ from typing import Any
 import anyio
 import structlog
 from litestar import Litestar, MediaType, Request, Response, get, post
-from litestar.di import Provide
 from litestar.exceptions import InternalServerException
 from litestar.openapi import OpenAPIConfig, ResponseSpec
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import Parameter
 from sqlalchemy import text
 
 from crossdock import __version__
+from crossdock.gateway.auth import (
+    SESSION_COOKIE,
+    Principal,
+    app_dependencies,
+    authenticated,
+    build_auth,
+    client_address,
+    require_roles,
+)
 from crossdock.gateway.http.errors import (
     BodyTooLarge,
-    NotAuthenticated,
     RecipientForbidden,
     UploadIncomplete,
     error_responses,
     exception_handlers,
 )
-from crossdock.gateway.ingest import IngestRequest, ingest
-from crossdock.gateway.partners import Partner, partner_by_api_key, partner_by_code
+from crossdock.gateway.ingest import IngestRequest, IngestResult, ingest
+from crossdock.gateway.inventory.plugin import InventoryPlugin
+from crossdock.gateway.ops.plugin import OpsPlugin
+from crossdock.gateway.http.identity import identity_router
+from crossdock.gateway.partners import Partner, partner_by_code
 from crossdock.gateway.queries import MessageFilter, list_messages, message_detail, message_events, message_raw
 from crossdock.gateway.replay import replay
 from crossdock.gateway.runtime import Runtime
+from crossdock.gateway.web import static_router, template_config
+from crossdock.gateway.web.pages import home, login_form, login_submit, logout
 from crossdock.schemas.errors import EncodingUnsupported
 
 __all__ = ["create_app", "Accepted", "MessagePage"]
@@ -44,7 +58,8 @@ __all__ = ["create_app", "Accepted", "MessagePage"]
 log = structlog.get_logger("crossdock.http")
 API = "/api/v1"
 CHUNK_LIMIT_FLOOR = 1024 * 1024
-KEY_CACHE_S = 30.0
+#: messages: partners see their own, ops (and admins) every tenant's
+MESSAGE_READERS = require_roles("partner", "ops")
 
 
 @dataclass
@@ -83,55 +98,12 @@ class Health:
     checks: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Caller:
-    """The authenticated caller: a partner, or our host (sees everything)."""
+async def _read_body(request: Request, runtime: Runtime) -> tuple[bytes, str]:
+    """Stream the body, counting and hashing while streaming; undo gzip within size and ratio limits.
 
-    partner: Partner
-
-    @property
-    def scope(self) -> int | None:
-        return None if self.partner.kind == "host" else self.partner.id
-
-
-class _KeyCache:
-    """API key → partner for a few seconds, so ingest does not pay a lookup per request."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries: dict[str, tuple[float, Partner | None]] = {}
-
-    def lookup(self, runtime: Runtime, key: str) -> Partner | None:
-        now = time.monotonic()
-        with self._lock:
-            hit = self._entries.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        with runtime.engine.connect() as conn:
-            partner = partner_by_api_key(conn, key)
-        with self._lock:
-            self._entries[key] = (now + KEY_CACHE_S, partner)
-        return partner
-
-
-async def caller(request: Request) -> Caller:
-    """THE authentication point (the identity issue replaces its inside, not its callers).
-
-    Raises:
-        NotAuthenticated: no ``X-Api-Key`` (or ``Authorization: Bearer``) or an unknown one.
+    Returns:
+        The (decompressed) body and its sha256 hex digest.
     """
-    key = request.headers.get("x-api-key") or request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    if not key:
-        raise NotAuthenticated("send the partner's API key in X-Api-Key")
-    runtime: Runtime = request.app.state.runtime
-    partner = await anyio.to_thread.run_sync(request.app.state.key_cache.lookup, runtime, key)
-    if partner is None:
-        raise NotAuthenticated("unknown API key", code="API_KEY_UNKNOWN")
-    return Caller(partner)
-
-
-async def _read_body(request: Request, runtime: Runtime) -> bytes:
-    """Stream the body, counting while streaming; undo gzip within size and ratio limits."""
     limits = runtime.settings.http
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("identity", "gzip", ""):
@@ -142,6 +114,7 @@ async def _read_body(request: Request, runtime: Runtime) -> bytes:
     if inflater is None and declared.isdigit() and int(declared) > limits.max_body_bytes:
         raise BodyTooLarge(f"body exceeds {limits.max_body_bytes} bytes")
     parts: list[bytes] = []
+    digest = hashlib.sha256()
     size = compressed = 0
     try:
         async for chunk in request.stream():
@@ -150,16 +123,20 @@ async def _read_body(request: Request, runtime: Runtime) -> bytes:
                 if size > limits.max_body_bytes:
                     raise BodyTooLarge(f"body exceeds {limits.max_body_bytes} bytes")
                 parts.append(chunk)
+                digest.update(chunk)
                 continue
             compressed += len(chunk)
+            start = len(parts)
             size = _inflate(inflater, chunk, parts, size, compressed, limits)
+            for part in parts[start:]:
+                digest.update(part)
     except InternalServerException as exc:
         raise UploadIncomplete("the client disconnected before the body was complete") from exc
     except zlib.error as exc:
         raise UploadIncomplete("the gzip body is corrupt", code="GZIP_CORRUPT") from exc
     if inflater is not None and not inflater.eof and compressed:
         raise UploadIncomplete("the gzip body is truncated", code="GZIP_CORRUPT")
-    return b"".join(parts)
+    return b"".join(parts), digest.hexdigest()
 
 
 def _inflate(inflater, chunk: bytes, parts: list[bytes], size: int, compressed: int, limits) -> int:
@@ -191,30 +168,47 @@ def _links(message_id: str) -> dict[str, str]:
                   "X-Crossdock-Filename (metadata).",
       responses={200: ResponseSpec(data_container=Accepted, description="Idempotency-Key retry: the original"),
                  **error_responses(400, 401, 403, 413, 415, 503)},
-      request_max_body_size=None)
-async def submit(request: Request, who: Caller) -> Response[Accepted]:
+      request_max_body_size=None, guards=[require_roles("partner")])
+async def submit(request: Request, principal: Principal) -> Response[Accepted]:
     runtime: Runtime = request.app.state.runtime
-    body = await _read_body(request, runtime)
-    recipient = await _recipient(request, runtime, who)
+    body, digest = await _read_body(request, runtime)
+    recipient = await _recipient(request, runtime, principal)
     ingest_request = IngestRequest(
-        body=body, channel="http", partner=who.partner, recipient=recipient,
+        body=body, channel="http", partner=principal.partner, recipient=recipient,
         content_type=request.headers.get("content-type"), filename=request.headers.get("x-crossdock-filename"),
-        idempotency_key=request.headers.get("idempotency-key"))
-    result = await anyio.to_thread.run_sync(partial(ingest, runtime.engine, ingest_request))
+        idempotency_key=request.headers.get("idempotency-key"), sha256=digest)
+    # One hop to a thread for the commit and the enqueue that follows it; the limiter keeps the
+    # threads waiting on the database to the connections the pool has.
+    result = await anyio.to_thread.run_sync(partial(_ingest_and_dispatch, runtime, ingest_request),
+                                            limiter=_ingest_limiter(request))
     if result.rejection is not None:
         result.rejection.message_id = result.message_id  # type: ignore[attr-defined]
         raise result.rejection
-    if result.work_id is not None:
-        await anyio.to_thread.run_sync(runtime.dispatch, result.work_id)
     return Response(Accepted(result.message_id, result.status, _links(result.message_id)),
                     status_code=202 if result.created else 200)
 
 
-async def _recipient(request: Request, runtime: Runtime, who: Caller) -> Partner | None:
+def _ingest_limiter(request: Request) -> anyio.CapacityLimiter:
+    """Threads ingesting at once: as many as the engine has pooled connections (made in the loop)."""
+    state = request.app.state
+    if "ingest_limiter" not in state:
+        pool = state.runtime.engine.pool
+        state.ingest_limiter = anyio.CapacityLimiter(pool.size() if hasattr(pool, "size") else 8)
+    return state.ingest_limiter
+
+
+def _ingest_and_dispatch(runtime: Runtime, request: IngestRequest) -> IngestResult:
+    result = ingest(runtime.engine, request)
+    if result.work_id is not None:
+        runtime.dispatch(result.work_id)  # only after the commit (the sweeper covers a lost enqueue)
+    return result
+
+
+async def _recipient(request: Request, runtime: Runtime, principal: Principal) -> Partner | None:
     code = request.headers.get("x-crossdock-recipient")
     if not code:
         return None
-    if who.partner.kind != "host":
+    if "host" not in principal.roles:
         raise RecipientForbidden("only the host may address documents to a partner")
 
     def find() -> Partner | None:
@@ -228,8 +222,8 @@ async def _recipient(request: Request, runtime: Runtime, who: Caller) -> Partner
 
 
 @get(f"{API}/messages", sync_to_thread=True, summary="Search messages (newest first, cursor pagination)",
-     responses=error_responses(400, 401))
-def search(request: Request, who: Caller,
+     responses=error_responses(400, 401, 403), guards=[MESSAGE_READERS])
+def search(request: Request, principal: Principal,
            partner: int | None = Parameter(default=None, description="sender or recipient partner id"),
            direction: str | None = None, status: str | None = None,
            document_type: str | None = Parameter(default=None, description="canonical type or X12 set id"),
@@ -237,7 +231,8 @@ def search(request: Request, who: Caller,
            control_number: str | None = Parameter(default=None, description="ISA13, GS06 or ST02"),
            key: str | None = Parameter(default=None, description="business key, e.g. PO number or po_number=X"),
            cursor: str | None = None, limit: int = Parameter(default=50, ge=1, le=200)) -> MessagePage:
-    criteria = MessageFilter(who.scope if who.scope is not None else partner, direction, status, document_type,
+    scope = principal.scope
+    criteria = MessageFilter(scope if scope is not None else partner, direction, status, document_type,
                              received_from, received_to, control_number, key, cursor, limit)
     with request.app.state.runtime.engine.connect() as conn:
         page = list_messages(conn, criteria)
@@ -246,44 +241,46 @@ def search(request: Request, who: Caller,
 
 @get(f"{API}/messages/{{message_id:str}}", sync_to_thread=True,
      summary="A message: status, envelope, documents, acks, outbound, deliveries, timeline",
-     responses=error_responses(401, 404))
-def detail(request: Request, who: Caller, message_id: str) -> dict[str, Any]:
+     responses=error_responses(401, 403, 404), guards=[MESSAGE_READERS])
+def detail(request: Request, principal: Principal, message_id: str) -> dict[str, Any]:
     with request.app.state.runtime.engine.connect() as conn:
-        return message_detail(conn, message_id, who.scope)
+        return message_detail(conn, message_id, principal.scope)
 
 
 @get(f"{API}/messages/{{message_id:str}}/events", sync_to_thread=True, summary="A message's timeline",
-     responses=error_responses(401, 404))
-def events(request: Request, who: Caller, message_id: str) -> list[dict[str, Any]]:
+     responses=error_responses(401, 403, 404), guards=[MESSAGE_READERS])
+def events(request: Request, principal: Principal, message_id: str) -> list[dict[str, Any]]:
     with request.app.state.runtime.engine.connect() as conn:
-        message_raw(conn, message_id, who.scope)  # visibility check
+        message_raw(conn, message_id, principal.scope)  # visibility check
         return message_events(conn, message_id)
 
 
 @get(f"{API}/messages/{{message_id:str}}/raw", sync_to_thread=True, summary="The raw bytes, as received",
-     responses=error_responses(401, 404), media_type=MediaType.TEXT)
-def raw(request: Request, who: Caller, message_id: str) -> Response[bytes]:
+     responses=error_responses(401, 403, 404), media_type=MediaType.TEXT, guards=[MESSAGE_READERS])
+def raw(request: Request, principal: Principal, message_id: str) -> Response[bytes]:
     with request.app.state.runtime.engine.connect() as conn:
-        data, media_type = message_raw(conn, message_id, who.scope)
+        data, media_type = message_raw(conn, message_id, principal.scope)
     return Response(data, media_type=media_type)
 
 
 @post(f"{API}/messages/{{message_id:str}}/replay", status_code=202, sync_to_thread=True,
       summary="Re-run a message from its stored bytes (effects stay exactly-once)",
-      responses=error_responses(401, 404))
-def replay_message(request: Request, who: Caller, message_id: str) -> Accepted:
+      responses=error_responses(401, 403, 404), guards=[MESSAGE_READERS])
+def replay_message(request: Request, principal: Principal, message_id: str) -> Accepted:
     runtime: Runtime = request.app.state.runtime
-    status = replay(runtime, message_id, who.scope)
+    status = replay(runtime, message_id, principal.scope)
+    request.app.state.auth.audit("replay", actor=principal.actor, partner_id=principal.partner_id,
+                                 message_id=message_id, client=client_address(request), detail={"status": status})
     return Accepted(message_id, status, _links(message_id))
 
 
-@get("/healthz", summary="Liveness", include_in_schema=True)
+@get("/healthz", summary="Liveness", include_in_schema=True, opt={"public": True}, security=[{}])
 async def healthz() -> Health:
     return Health("ok")
 
 
 @get("/readyz", sync_to_thread=True, summary="Readiness: database and broker reachable",
-     responses=error_responses(503))
+     responses=error_responses(503), opt={"public": True}, security=[{}])
 def readyz(request: Request) -> Response[Health]:
     runtime: Runtime = request.app.state.runtime
     checks = {"database": "ok", "broker": "ok"}
@@ -299,6 +296,21 @@ def readyz(request: Request) -> Response[Health]:
     return Response(Health("ok" if ready else "unavailable", checks), status_code=200 if ready else 503)
 
 
+def _openapi() -> OpenAPIConfig:
+    """OpenAPI at ``/schema`` with both security schemes: partner systems and people."""
+    schemes = {
+        "ApiKey": SecurityScheme(type="apiKey", name="X-Api-Key", security_scheme_in="header",
+                                 description="A partner's API key (optionally with X-Crossdock-Timestamp and "
+                                             "X-Crossdock-Signature: v1=HMAC-SHA256(secret, timestamp.body))"),
+        "Session": SecurityScheme(type="apiKey", name=SESSION_COOKIE, security_scheme_in="cookie",
+                                  description="A person's login session (POST /login); unsafe methods also "
+                                              "need X-CSRF-Token"),
+    }
+    return OpenAPIConfig(title="Crossdock", version=__version__, path="/schema",
+                         components=Components(security_schemes=schemes),
+                         security=[{"ApiKey": []}, {"Session": []}])
+
+
 def create_app(runtime: Runtime, *, broker_probe=None, on_startup=(), on_shutdown=()) -> Litestar:
     """Build the ASGI app around a runtime.
 
@@ -312,16 +324,20 @@ def create_app(runtime: Runtime, *, broker_probe=None, on_startup=(), on_shutdow
         The litestar app; OpenAPI at ``/schema``.
     """
     app = Litestar(
-        route_handlers=[submit, search, detail, events, raw, replay_message, healthz, readyz],
-        dependencies={"who": Provide(caller)},
+        route_handlers=[submit, search, detail, events, raw, replay_message, healthz, readyz,
+                        identity_router(), login_form, login_submit, logout, home, static_router()],
+        guards=[authenticated],
+        dependencies=app_dependencies(),
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
-        openapi_config=OpenAPIConfig(title="Crossdock", version=__version__, path="/schema"),
+        plugins=[OpsPlugin(runtime), InventoryPlugin()],  # /ops console, /metrics, alerts; /portal, inventory API
+        openapi_config=_openapi(),
+        template_config=template_config(),
         on_startup=list(on_startup),
         on_shutdown=list(on_shutdown),
         request_max_body_size=runtime.settings.http.max_body_bytes,
         debug=False,
     )
     app.state.runtime = runtime
-    app.state.key_cache = _KeyCache()
+    app.state.auth = build_auth(runtime.engine, runtime.settings)
     app.state.broker_probe = broker_probe
     return app

@@ -9,15 +9,27 @@ Tree (each class a stable ``code``)::
 
 Both are permanent: the same data fails the same way on every retry. The exception carries every
 problem found as :class:`~crossdock.schemas.errors.Issue` records, not only the first.
+
+The stored inventory (master data, proposals) adds, mapped to HTTP by ``gateway/http/errors.py``::
+
+    CrossdockError
+    ├── ConfigurationInvalid
+    │   └── MasterDataInvalid     MASTER_DATA_INVALID      422  an items/locations/policies file or body
+    ├── NotVisible (auth)
+    │   └── InventoryNotFound     ITEM_NOT_FOUND /         404  also: another supplier's
+    │                             PROPOSAL_NOT_FOUND …
+    ├── ProposalDecided           PROPOSAL_DECIDED         409  approved, rejected or superseded already
+    └── ProposalInvalid           PROPOSAL_INVALID         422  an edited quantity that cannot be ordered
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from crossdock.schemas.errors import CrossdockError, Issue
+from crossdock.schemas.errors import ConfigurationInvalid, CrossdockError, Issue
 
-__all__ = ["InventoryDataInvalid", "PolicyInvalid", "MovementInvalid"]
+__all__ = ["InventoryDataInvalid", "PolicyInvalid", "MovementInvalid", "MasterDataInvalid", "ProposalDecided",
+           "ProposalInvalid"]
 
 
 class InventoryDataInvalid(CrossdockError):
@@ -40,3 +52,25 @@ class PolicyInvalid(InventoryDataInvalid):
 
 class MovementInvalid(InventoryDataInvalid):
     code = "MOVEMENT_INVALID"
+
+
+class MasterDataInvalid(ConfigurationInvalid):
+    """Items, locations, policies or programs that cannot be saved; ``issues`` lists every problem."""
+
+    code = "MASTER_DATA_INVALID"
+
+    def __init__(self, message: str, issues: Iterable[Issue] = ()) -> None:
+        super().__init__(message)
+        self.issues: tuple[Issue, ...] = tuple(issues)
+
+
+class ProposalDecided(CrossdockError):
+    """The proposal was approved, rejected or superseded already (HTTP 409)."""
+
+    code = "PROPOSAL_DECIDED"
+
+
+class ProposalInvalid(CrossdockError):
+    """An edited quantity that cannot be ordered (not positive, not a number)."""
+
+    code = "PROPOSAL_INVALID"

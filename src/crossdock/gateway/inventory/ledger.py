@@ -180,6 +180,37 @@ class Movement:
         object.__setattr__(self, "amount", float(self.quantity))
         object.__setattr__(self, "days", (first, last))
 
+    @classmethod
+    def stored(cls, kind: MovementKind, key: ItemLocationKey, quantity: Decimal, effective: date,
+               source: DocumentRef, order_ref: str | None, due: date | None, period_start: date | None,
+               sequence: int, idempotency_key: str) -> Movement:
+        """A movement read back from the ledger, which checked it when it was appended.
+
+        Skips the checks and the hashing of ``__init__`` (a planning run reads millions of rows);
+        the stored idempotency key is kept as is, so it must be unique per ledger row.
+
+        Returns:
+            The movement, equal in every field to one built by ``__init__`` from the same row
+            except for the key.
+        """
+        movement = object.__new__(cls)
+        put = object.__setattr__
+        put(movement, "kind", kind)
+        put(movement, "key", key)
+        put(movement, "quantity", quantity)
+        put(movement, "effective", effective)
+        put(movement, "source", source)
+        put(movement, "order_ref", order_ref)
+        put(movement, "due", due)
+        put(movement, "period_start", period_start)
+        put(movement, "sequence", sequence)
+        put(movement, "idempotency_key", idempotency_key)
+        last = effective.toordinal()
+        put(movement, "sort_key", (last, sequence, idempotency_key))
+        put(movement, "amount", float(quantity))
+        put(movement, "days", (period_start.toordinal() if period_start is not None else last, last))
+        return movement
+
 
 def _check_movement(m: Movement, issues: list[Issue]) -> None:
     if not isinstance(m.effective, date):

@@ -7,16 +7,17 @@ crash after the reservation only leaves a gap, never a reuse (FAULTS F21, F23).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Literal
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, case, update
 from sqlalchemy.engine import Connection
 
 from crossdock.gateway.store import schema as t
 from crossdock.gateway.store.engine import insert_ignore
 
-__all__ = ["ControlKind", "reserve", "reserve_in", "DurableAllocator", "MAX_CONTROL_NUMBER"]
+__all__ = ["ControlKind", "reserve", "reserve_in", "reserve_many", "reserve_many_in", "DurableAllocator",
+           "MAX_CONTROL_NUMBER"]
 
 ControlKind = Literal["ISA", "GS", "ST"]
 
@@ -58,29 +59,74 @@ def reserve_in(conn: Connection, partner_id: int, kind: ControlKind, count: int 
         insert_ignore(conn, t.control_counters, {"partner_id": partner_id, "kind": kind, "value": 0},
                       ("partner_id", "kind"))
         last = conn.execute(statement).scalar_one()
+    return _numbers(last, count)
+
+
+def reserve_many(engine: Engine, partner_id: int, counts: Mapping[ControlKind, int]) -> dict[str, list[int]]:
+    """Reserve numbers of several kinds in one committed transaction (one round of an ack or render).
+
+    Args:
+        engine: database (a fresh connection and transaction is used).
+        partner_id: the receiving partner.
+        counts: how many numbers of each kind; kinds with 0 are skipped.
+
+    Returns:
+        kind → the numbers, in order.
+    """
+    with engine.begin() as conn:
+        return reserve_many_in(conn, partner_id, counts)
+
+
+def reserve_many_in(conn: Connection, partner_id: int, counts: Mapping[ControlKind, int]) -> dict[str, list[int]]:
+    """:func:`reserve_many` inside the caller's transaction (SQLite only, see :func:`reserve_in`)."""
+    wanted = {kind: count for kind, count in counts.items() if count > 0}
+    if not wanted:
+        return {}
+    last = dict(conn.execute(_bump(partner_id, wanted)).all())
+    missing = {kind: count for kind, count in wanted.items() if kind not in last}
+    if missing:
+        insert_ignore(conn, t.control_counters, [{"partner_id": partner_id, "kind": kind, "value": 0}
+                                                 for kind in sorted(missing)], ("partner_id", "kind"))
+        last.update(conn.execute(_bump(partner_id, missing)).all())
+    return {kind: _numbers(last[kind], count) for kind, count in wanted.items()}
+
+
+def _bump(partner_id: int, counts: Mapping[str, int]):
+    # One statement for every kind: it locks the rows in primary-key order, the same for every
+    # reservation, so concurrent reservations never deadlock.
+    counters = t.control_counters
+    return (update(counters)
+            .where(counters.c.partner_id == partner_id, counters.c.kind.in_(sorted(counts)))
+            .values(value=counters.c.value + case(dict(counts), value=counters.c.kind, else_=0))
+            .returning(counters.c.kind, counters.c.value))
+
+
+def _numbers(last: int, count: int) -> list[int]:
     return [((n - 1) % MAX_CONTROL_NUMBER) + 1 for n in range(last - count + 1, last + 1)]
 
 
 class DurableAllocator:
     """The ``allocator`` the X12 envelope and ack builders take: ``next(kind) -> int``.
 
-    Numbers are reserved in blocks sized by :meth:`prefetch` (one round trip for a whole ack or
+    Numbers are reserved in blocks by :meth:`prefetch` (one transaction for a whole ack or
     render), then served in order; running out reserves one more.
     """
 
-    def __init__(self, reserve_fn: Callable[[ControlKind, int], list[int]]) -> None:
+    def __init__(self, reserve_fn: Callable[[Mapping[ControlKind, int]], dict[str, list[int]]]) -> None:
         self._reserve = reserve_fn
         self._pool: dict[str, list[int]] = {}
 
-    def prefetch(self, kind: ControlKind, count: int) -> None:
-        """Reserve ``count`` more numbers of ``kind`` ahead of use."""
-        if count > 0:
-            self._pool.setdefault(kind, []).extend(self._reserve(kind, count))
+    def prefetch(self, counts: Mapping[ControlKind, int]) -> None:
+        """Reserve ``counts[kind]`` more numbers of each kind ahead of use."""
+        wanted = {kind: count for kind, count in counts.items() if count > 0}
+        if wanted:
+            for kind, numbers in self._reserve(wanted).items():
+                self._pool.setdefault(kind, []).extend(numbers)
 
     def next(self, kind: ControlKind) -> int:
         pool = self._pool.setdefault(kind, [])
         if not pool:
-            pool.extend(self._reserve(kind, 1))
+            pool.extend(self._reserve({kind: 1})[kind])
         return pool.pop(0)
 
     __call__ = next

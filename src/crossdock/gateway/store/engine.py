@@ -9,6 +9,7 @@ PostgreSQL keeps its default ``synchronous_commit=on``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,15 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+@lru_cache(maxsize=64)
+def _insert_ignore_statement(dialect_name: str, table: Table, conflict: tuple[str, ...]):
+    # Built once per table: constructing the statement costs more than executing it.
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    # Count inserted rows by RETURNING: drivers disagree on rowcount for ON CONFLICT DO NOTHING.
+    return (dialect.insert(table).on_conflict_do_nothing(index_elements=list(conflict))
+            .returning(table.c[conflict[0]]))
+
+
 def is_postgres(conn: Connection | Engine) -> bool:
     return conn.dialect.name == "postgresql"
 
@@ -86,11 +96,7 @@ def insert_ignore(
     Returns:
         Number of rows actually inserted.
     """
-    dialect = postgresql if is_postgres(conn) else sqlite
-    conflict = list(conflict)
-    # Count inserted rows by RETURNING: drivers disagree on rowcount for ON CONFLICT DO NOTHING.
-    statement = (dialect.insert(table).on_conflict_do_nothing(index_elements=conflict)
-                 .returning(table.c[conflict[0]]))
+    statement = _insert_ignore_statement(conn.dialect.name, table, tuple(conflict))
     if isinstance(rows, Mapping):
         return len(conn.execute(statement, dict(rows)).all())
     if not rows:

@@ -11,13 +11,16 @@ fifty simultaneous copies exactly one claims the key (FAULTS F16).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from crossdock.gateway.store import schema as t
-from crossdock.gateway.store.engine import insert_ignore, is_postgres
+from crossdock.gateway.store.engine import is_postgres
 
-__all__ = ["claim_key"]
+__all__ = ["claim_key", "claim_keys"]
 
 
 def claim_key(conn: Connection, scope: str, key: str, message_id: str, *, now: float,
@@ -36,10 +39,35 @@ def claim_key(conn: Connection, scope: str, key: str, message_id: str, *, now: f
         None when the key is ours (new, ours already on a replay, or the old claim expired);
         otherwise the id of the message that holds it.
     """
-    key = key[:200]
-    if insert_ignore(conn, t.dedupe_keys, {"scope": scope, "key": key, "message_id": message_id, "seen_at": now},
-                     ("scope", "key")):
-        return None
+    return claim_keys(conn, [(scope, key, window_s)], message_id, now=now)[(scope, key[:200])]
+
+
+def claim_keys(conn: Connection, claims: list[tuple[str, str, float]], message_id: str, *,
+               now: float) -> dict[tuple[str, str], str | None]:
+    """:func:`claim_key` for several (scope, key, window_s) at once: one INSERT for the fresh ones.
+
+    Returns:
+        (scope, key truncated to 200) → None when ours, else the holding message id.
+    """
+    wanted = {(scope, key[:200]): window_s for scope, key, window_s in claims}
+    if not wanted:
+        return {}
+    # Sorted, so concurrent claimers take the key locks in the same order (no deadlock).
+    rows = [{"scope": scope, "key": key, "message_id": message_id, "seen_at": now} for scope, key in sorted(wanted)]
+    inserted = {tuple(row) for row in conn.execute(_insert_keys(conn.dialect.name), rows)}
+    return {(scope, key): None if (scope, key) in inserted else _contested(conn, scope, key, message_id, now, window)
+            for (scope, key), window in wanted.items()}
+
+
+@lru_cache(maxsize=2)
+def _insert_keys(dialect_name: str):
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return (dialect.insert(t.dedupe_keys).on_conflict_do_nothing(index_elements=["scope", "key"])
+            .returning(t.dedupe_keys.c.scope, t.dedupe_keys.c.key))
+
+
+def _contested(conn: Connection, scope: str, key: str, message_id: str, now: float, window_s: float) -> str | None:
+    """The key exists: ours on a replay, expired (take it), or held by another message."""
     keys = t.dedupe_keys
     query = select(keys.c.message_id, keys.c.seen_at).where(keys.c.scope == scope, keys.c.key == key)
     if is_postgres(conn):

@@ -36,6 +36,7 @@ __all__ = [
     "release_for_retry",
     "mark_terminal",
     "add_event",
+    "add_events",
     "backoff_delay",
     "reset_for_replay",
 ]
@@ -187,6 +188,12 @@ def add_event(conn: Connection, message_id: str, stage: str, outcome: str, durat
         t.events.insert().values(message_id=message_id, stage=stage, outcome=outcome,
                                  duration_ms=round(duration_ms, 3), detail=detail, at=_utc(now))
     )
+
+
+def add_events(conn: Connection, rows: list[dict]) -> None:
+    """Append several timeline events in one statement (rows shaped like ``events`` columns)."""
+    if rows:
+        conn.execute(t.events.insert(), rows)
 
 
 def reset_for_replay(conn: Connection, message_id: str, first_stage: str, *, now: float) -> list[int]:

@@ -1,4 +1,20 @@
-"""Run work items: claim, run the stage in one transaction, fence, continue with the next stage.
+"""Run work items: claim, run the stage *and the stages that follow it* in one transaction, fence.
+
+A claimed item runs as a **chain**: its stage, then (in the same transaction) each next stage the
+previous one names, until a stage ends the chain, needs I/O outside a transaction (``pre``, e.g.
+deliver) or fails. The transaction writes the timeline events of every stage it ran and ends by
+fencing the claimed item ``done``; so a whole inbound message (parse → acknowledge → map → apply
+→ route) costs one claim and one commit, and exactly-once stays guarded by the one claim:
+
+* killed before the commit: nothing of the chain exists, the lease expires, the sweeper
+  redispatches, the next claim reruns the chain;
+* killed after it: the item is ``done``, redelivery skips it.
+
+When a stage after the first fails, the transaction is rolled back and the stages before it run
+again in a fresh one (stages are deterministic and idempotent; the X12 reading is cached), which
+commits them with a claimed work item for the failed stage; the failure is then recorded on
+that item exactly as if the stage had run alone: the retry, the ``dead`` state and a replay
+resume at the failed stage. Failures cost a second pass; the common path pays no savepoints.
 
 Error policy (STYLE items 18, 19, 25), decided once here:
 
@@ -17,18 +33,20 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy.engine import Connection
 
 from crossdock.gateway.runtime import Runtime
-from crossdock.gateway.store import schema as t
 from crossdock.gateway.workflow.outbox import (
     LeaseLost,
     WorkClaim,
     add_event,
+    add_events,
     add_work,
     backoff_delay,
     claim,
@@ -36,7 +54,13 @@ from crossdock.gateway.workflow.outbox import (
     mark_terminal,
     release_for_retry,
 )
-from crossdock.gateway.workflow.stages import STAGES, StageContext, StageResult, set_message_status
+from crossdock.gateway.workflow.stages import (
+    STAGES,
+    StageContext,
+    StageResult,
+    load_message,
+    set_message_status,
+)
 from crossdock.schemas.errors import CrossdockError, InputRejected
 
 __all__ = ["run_work", "run_claimed"]
@@ -44,8 +68,34 @@ __all__ = ["run_work", "run_claimed"]
 log = structlog.get_logger("crossdock.workflow")
 
 
+class _StageFailed(Exception):
+    """A stage after the first of a chain raised; the stages before it are kept."""
+
+    def __init__(self, stage: str, cause: Exception, duration_ms: float) -> None:
+        super().__init__(stage)
+        self.stage, self.cause, self.duration_ms = stage, cause, duration_ms
+
+
+@dataclass
+class _Chain:
+    """What one chain did so far (the runner's bookkeeping, never stage data)."""
+
+    work: WorkClaim
+    now: float
+    events: list[dict[str, Any]] = field(default_factory=list)
+    spawned: list[int] = field(default_factory=list)
+    #: the claimed item of the failed stage, left by a prefix run (``stop_at``)
+    failed: WorkClaim | None = None
+    retry: tuple[WorkClaim, float | None] | None = None
+
+    def event(self, stage: str, result: StageResult, duration_ms: float) -> None:
+        self.events.append({"message_id": self.work.message_id, "stage": stage, "outcome": result.outcome,
+                            "duration_ms": round(duration_ms, 3), "detail": result.detail or None,
+                            "at": datetime.fromtimestamp(self.now, UTC)})
+
+
 def run_work(runtime: Runtime, work_id: int) -> None:
-    """Claim ``work_id`` (or skip it) and run it and the stages that follow it."""
+    """Claim ``work_id`` (or skip it) and run its chain, and any chain that follows it."""
     settings = runtime.settings.workflow
     work = claim(runtime.engine, work_id, now=runtime.clock(), lease_s=settings.lease_s)
     while work is not None:
@@ -53,62 +103,129 @@ def run_work(runtime: Runtime, work_id: int) -> None:
 
 
 def run_claimed(runtime: Runtime, work: WorkClaim) -> WorkClaim | None:
-    """Run one claimed stage; return the next stage's claim when this worker continues with it."""
+    """Run one claimed item's chain; return the claim of a stage that must run in a new transaction
+    (one with ``pre`` I/O), when this worker continues with it."""
     stage = STAGES[work.stage]
     bound = log.bind(message_id=work.message_id, stage=work.stage, work_id=work.id, attempt=work.attempts)
     started = time.perf_counter()
+    chain = _Chain(work, runtime.clock())
     try:
         pre = stage.pre(runtime, work) if stage.pre else None
         with runtime.engine.begin() as conn:
-            now = runtime.clock()
-            message = conn.execute(select(t.messages).where(t.messages.c.id == work.message_id)).one()
-            ctx = StageContext(runtime, conn, work, message, now, pre)
-            result = stage.run(ctx)
-            _pause(runtime, work.stage)
-            duration = (time.perf_counter() - started) * 1000
-            following = _settle(ctx, result, duration)
+            following = _run_chain(runtime, conn, chain, pre)
     except LeaseLost:
         bound.info("lease lost, rolled back")
         return None
+    except _StageFailed as failed:
+        return _keep_prefix(runtime, work, failed)
     except Exception as exc:  # noqa: BLE001 - the one edge where stage errors are classified
         _record_failure(runtime, work, exc, (time.perf_counter() - started) * 1000, bound)
         return None
-    for work_id in ctx.spawned:
+    for work_id in chain.spawned:
         runtime.dispatch(work_id)
-    if result.retry is not None and following is None:
-        runtime.dispatch(work.id, _retry_delay(runtime, work, result.retry.delay_s))
-    _pause(runtime, f"{work.stage}:after_commit")
-    bound.debug("stage done", outcome=result.outcome, ms=round((time.perf_counter() - started) * 1000, 1))
+    if chain.retry is not None:
+        retried, delay = chain.retry
+        runtime.dispatch(retried.id, delay)
+    for event in chain.events:
+        _pause(runtime, f"{event['stage']}:after_commit")
+    bound.debug("chain done", stages=len(chain.events), ms=round((time.perf_counter() - started) * 1000, 1))
     return following
 
 
-def _settle(ctx: StageContext, result: StageResult, duration: float) -> WorkClaim | None:
-    """Inside the stage transaction: timeline event, then done/next, retry or failed."""
-    work, conn, now = ctx.work, ctx.conn, ctx.now
-    add_event(conn, work.message_id, work.stage, result.outcome, duration, result.detail, now=now)
+def _keep_prefix(runtime: Runtime, work: WorkClaim, failed: _StageFailed) -> None:
+    """Commit the stages before the failed one, then record the failure on the failed stage's item."""
+    bound = log.bind(message_id=work.message_id, stage=failed.stage, work_id=work.id)
+    chain = _Chain(work, runtime.clock())
+    try:
+        with runtime.engine.begin() as conn:
+            _run_chain(runtime, conn, chain, None, stop_at=failed.stage)
+    except LeaseLost:
+        bound.info("lease lost, rolled back")
+        return None
+    except Exception as exc:  # noqa: BLE001 - the prefix itself failed now: record it on the claimed item
+        _record_failure(runtime, work, exc, failed.duration_ms, bound)
+        return None
+    for work_id in chain.spawned:
+        runtime.dispatch(work_id)
+    if chain.failed is not None:  # else the prefix ended differently this time and settled itself
+        _record_failure(runtime, chain.failed, failed.cause, failed.duration_ms, bound.bind(work_id=chain.failed.id))
+    return None
+
+
+def _run_chain(runtime: Runtime, conn: Connection, chain: _Chain, pre: Any, *,
+               stop_at: str | None = None) -> WorkClaim | None:
+    """Inside the transaction: run stages until the chain ends; events, fence, next item.
+
+    With ``stop_at``, stop before that stage and leave a claimed item for it in ``chain.failed``.
+    """
+    work, now = chain.work, chain.now
+    lease_s = runtime.settings.workflow.lease_s
+    message = load_message(conn, work.message_id)
+    memo: dict[Any, Any] = {}
+    name: str | None = work.stage
+    first = True
+    while name is not None:
+        stage = STAGES[name]
+        if not first and (stage.pre is not None or name == stop_at):
+            _finish(conn, chain)
+            claimed = add_work(conn, work.message_id, name, now=now, generation=work.generation, lease_s=lease_s)
+            if name == stop_at:
+                chain.failed = claimed
+                return None
+            return claimed
+        ctx = StageContext(runtime, conn, work, message, now, pre if first else None, memo=memo)
+        began = time.perf_counter()
+        try:
+            result = stage.run(ctx)
+        except Exception as exc:
+            if first or stop_at is not None:
+                raise
+            raise _StageFailed(name, exc, (time.perf_counter() - began) * 1000) from exc
+        chain.spawned.extend(ctx.spawned)
+        _pause(runtime, name)
+        chain.event(name, result, (time.perf_counter() - began) * 1000)
+        if result.failure is not None or result.retry is not None:
+            _settle_outcome(runtime, conn, chain, name, result, first)
+            return None
+        name, first = result.next_stage, False
+    _finish(conn, chain)
+    return None
+
+
+def _finish(conn: Connection, chain: _Chain) -> None:
+    """The chain's events and the fence of its claimed item (raises LeaseLost if taken over)."""
+    add_events(conn, chain.events)
+    fence(conn, chain.work, now=chain.now)
+
+
+def _settle_outcome(runtime: Runtime, conn: Connection, chain: _Chain, name: str, result: StageResult,
+                    first: bool) -> None:
+    """A stage asked to fail or retry its item (after committing what it wrote)."""
+    work, now = chain.work, chain.now
+    add_events(conn, chain.events)
+    if not first:
+        fence(conn, work, now=now)
+        work = add_work(conn, work.message_id, name, now=now, generation=work.generation,
+                        lease_s=runtime.settings.workflow.lease_s)
+    at = datetime.fromtimestamp(now, UTC)
     if result.failure is not None:
         code, reason = result.failure
         if not mark_terminal(conn, work, "failed", now=now, code=code, reason=reason):
             raise LeaseLost(work.id)
-        set_message_status(conn, work.message_id, "failed", at=ctx.at, code=code, reason=reason)
-        return None
-    if result.retry is not None:
-        retry = result.retry
-        if work.attempts >= _max_attempts(ctx.runtime, work):
-            if not mark_terminal(conn, work, "dead", now=now, code=retry.code, reason=retry.reason):
-                raise LeaseLost(work.id)
-            set_message_status(conn, work.message_id, "dead", at=ctx.at, code=retry.code, reason=retry.reason)
-            return None
-        delay = _retry_delay(ctx.runtime, work, retry.delay_s)
-        if not release_for_retry(conn, work, now=now, delay_s=delay, code=retry.code, reason=retry.reason):
+        set_message_status(conn, work.message_id, "failed", at=at, code=code, reason=reason)
+        return
+    retry = result.retry
+    assert retry is not None
+    if work.attempts >= _max_attempts(runtime, work):
+        if not mark_terminal(conn, work, "dead", now=now, code=retry.code, reason=retry.reason):
             raise LeaseLost(work.id)
-        set_message_status(conn, work.message_id, "retrying", at=ctx.at, code=retry.code, reason=retry.reason)
-        return None
-    fence(conn, work, now=now)
-    if result.next_stage is None:
-        return None
-    return add_work(conn, work.message_id, result.next_stage, now=now, generation=work.generation,
-                    lease_s=ctx.runtime.settings.workflow.lease_s)
+        set_message_status(conn, work.message_id, "dead", at=at, code=retry.code, reason=retry.reason)
+        return
+    delay = _retry_delay(runtime, work, retry.delay_s)
+    if not release_for_retry(conn, work, now=now, delay_s=delay, code=retry.code, reason=retry.reason):
+        raise LeaseLost(work.id)
+    set_message_status(conn, work.message_id, "retrying", at=at, code=retry.code, reason=retry.reason)
+    chain.retry = (work, delay)
 
 
 def _max_attempts(runtime: Runtime, work: WorkClaim) -> int:

@@ -1,6 +1,6 @@
 """The stages, as plain functions of a :class:`StageContext`; the runner owns the transaction.
 
-Inbound chain (one work item each, one transaction and one timeline event each)::
+Inbound chain (the runner runs consecutive stages in one transaction, one timeline event each)::
 
     parse ─► acknowledge ─► map ─► apply ─► route          (X12)
     parse ─────────────────► map ─► apply ─► route          (XML / JSON)
@@ -9,22 +9,33 @@ Inbound chain (one work item each, one transaction and one timeline event each):
 Every stage is idempotent on a replay: rows it writes are keyed (``insert_ignore`` on unique
 columns, ``source_key`` on derived messages), effects only touch documents still ``mapped``.
 
+**Chain state.** A message seen for the first time (status ``received`` when parse starts) has
+no rows but the ones this chain writes, so parse records what it wrote in a
+:class:`ChainState` and the later stages of the same transaction read that instead of querying
+it back. A stage that starts a chain (a retry, a replay) has no state and reads the database.
+
 Test lane (decision): an interchange with ISA15 = ``T``, or any message from a partner whose
 agreement is in ``test`` mode, is parsed, validated, acknowledged and mapped, its documents are
 stored with ``test = true`` — but the effects service never sees them and nothing is routed.
+
+Receivers (BAD_INPUT 21): an interchange addressed to an ISA08 that is not ours (the settings'
+hub identity, or an ``isa`` identity of a ``host`` partner) is rejected with TA1 R/008, recorded
+as a ``receiver_unknown`` security event, and filed under no partner: no sets are processed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import cache
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy.engine import Connection
 
 from crossdock.adapters.transports import DeliveryResult, OutboundDelivery
 from crossdock.gateway import pipeline
@@ -33,29 +44,52 @@ from crossdock.gateway.ingest import new_message_id
 from crossdock.gateway.partners import (
     AgreementConfig,
     ChannelConfig,
+    Partner,
     find_agreement,
     isa_identity,
     partner_by_identity,
 )
 from crossdock.gateway.runtime import Runtime
+from crossdock.gateway.security_events import record_security_event
 from crossdock.gateway.store import schema as t
-from crossdock.gateway.store.counters import DurableAllocator, reserve, reserve_in
+from crossdock.gateway.store.counters import DurableAllocator, reserve_many, reserve_many_in
 from crossdock.gateway.store.engine import insert_ignore, is_postgres
-from crossdock.gateway.workflow.dedupe import claim_key
+from crossdock.gateway.workflow.dedupe import claim_key, claim_keys
 from crossdock.gateway.workflow.outbox import WorkClaim, add_work
 from crossdock.schemas.errors import PartnerUnknown, has_errors
 
-__all__ = ["StageContext", "StageResult", "Retry", "Stage", "STAGES", "INBOUND_FIRST_STAGE", "SenderMismatch"]
+__all__ = [
+    "StageContext",
+    "StageResult",
+    "ChainState",
+    "Retry",
+    "Stage",
+    "STAGES",
+    "INBOUND_FIRST_STAGE",
+    "SenderMismatch",
+    "ReceiverUnknown",
+    "load_message",
+    "set_message_status",
+]
 
 INBOUND_FIRST_STAGE = "parse"
 DAY_S = 86400.0
 _ACCEPTED_SETS = ("A", "E")
+#: interchange statuses whose sets are not processed
+_SKIPPED = ("partner_unknown", "sender_mismatch", "receiver_unknown", "duplicate")
+TA1_RECEIVER_UNKNOWN = "008"
 
 
 class SenderMismatch(PartnerUnknown):
     """The ISA sender is another partner than the authenticated one (BAD_INPUT 22)."""
 
     code = "SENDER_MISMATCH"
+
+
+class ReceiverUnknown(PartnerUnknown):
+    """The ISA receiver is not one of the hub's identities (BAD_INPUT 21); TA1 R/008."""
+
+    code = "RECEIVER_UNKNOWN"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +106,7 @@ class StageResult:
     """What a stage did.
 
     Attributes:
-        next_stage: the stage to run next on the same message (pre-claimed by this worker).
+        next_stage: the stage to run next on the same message (in the same transaction).
         outcome: timeline outcome (``ok``, ``duplicate``, ``skipped`` …).
         detail: timeline detail: ids and counts only.
         retry: set when the stage wants a retry after committing what it wrote.
@@ -87,13 +121,45 @@ class StageResult:
 
 
 @dataclass
+class StoredDocument:
+    """A document row as this chain wrote it."""
+
+    id: int
+    position: int
+    document_type: str
+    partner_id: int | None
+    test: bool
+    status: str
+    body: str | None
+    keys: tuple[tuple[str, str], ...]
+
+
+@dataclass
+class ChainState:
+    """The rows this chain wrote for a message seen for the first time (see the module docstring).
+
+    Attributes:
+        interchanges: position → the interchange row.
+        sets: position → the transaction-set row.
+        documents: the document rows, in position order.
+    """
+
+    interchanges: dict[int, dict[str, Any]] = field(default_factory=dict)
+    sets: dict[int, dict[str, Any]] = field(default_factory=dict)
+    documents: list[StoredDocument] = field(default_factory=list)
+
+
+@dataclass
 class StageContext:
     runtime: Runtime
     conn: Connection
     work: WorkClaim
-    message: Row
+    #: the message row as of now (:meth:`update_message` keeps it current)
+    message: SimpleNamespace
     now: float
     pre: Any = None
+    #: shared by the stages of one chain (one transaction): lookups and the :class:`ChainState`
+    memo: dict[Any, Any] = field(default_factory=dict)
     #: work items created by the stage for other messages, dispatched after commit
     spawned: list[int] = field(default_factory=list)
 
@@ -101,23 +167,56 @@ class StageContext:
     def at(self) -> datetime:
         return datetime.fromtimestamp(self.now, UTC)
 
+    @property
+    def state(self) -> ChainState | None:
+        return self.memo.get("state")
+
+    def remember(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per chain for ``key``."""
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
+
+    def update_message(self, status: str, *, code: str | None = None, reason: str | None = None,
+                       **extra: Any) -> None:
+        """Set the message's status (and other columns), in the database and in :attr:`message`."""
+        set_message_status(self.conn, self.message.id, status, at=self.at, code=code, reason=reason, **extra)
+        for name, value in {"status": status, "error_code": code, "error_reason": reason, **extra}.items():
+            setattr(self.message, name, value)
+
     def payload(self) -> bytes:
-        return self.conn.execute(
-            select(t.payloads.c.data).where(t.payloads.c.sha256 == self.message.sha256)
-        ).scalar_one()
+        return self.remember(("payload",), lambda: self.conn.execute(
+            _payload_query(), {"sha": self.message.sha256}).scalar_one())
 
     def x12(self) -> pipeline.X12Reading:
         """The message's X12 reading (cached per process by content hash)."""
         message = self.message
-        return self.runtime.readings.get(message.sha256, message.size, lambda: pipeline.read_x12(self.payload()))
+        return self.remember(("x12",), lambda: self.runtime.readings.get(
+            message.sha256, message.size, lambda: pipeline.read_x12(self.payload())))
+
+    def documents_reading(self) -> pipeline.DocumentReading:
+        """The message's XML/JSON documents, read once per chain."""
+        detected = pipeline.Detected(self.message.format, self.message.document_kind)
+        return self.remember(("documents",), lambda: pipeline.read_documents(self.payload(), detected))
+
+    def agreement(self, partner_id: int, document_type: str, direction: str, *,
+                  required: bool = True) -> AgreementConfig | None:
+        found = self.remember(("agreement", partner_id, document_type, direction),
+                           lambda: find_agreement(self.conn, partner_id, document_type, direction, required=False))
+        if found is None and required:
+            return find_agreement(self.conn, partner_id, document_type, direction)  # raises AgreementMissing
+        return found
+
+    def partner(self, kind: str, value: str) -> Partner | None:
+        return self.remember(("partner", kind, value), lambda: partner_by_identity(self.conn, kind, value))
 
     def allocator(self, partner_id: int) -> DurableAllocator:
         """Durable control numbers: own committed transaction on PostgreSQL, the stage's on SQLite."""
         if is_postgres(self.conn):
             engine = self.runtime.engine
-            return DurableAllocator(lambda kind, count: reserve(engine, partner_id, kind, count))
+            return DurableAllocator(lambda counts: reserve_many(engine, partner_id, counts))
         conn = self.conn
-        return DurableAllocator(lambda kind, count: reserve_in(conn, partner_id, kind, count))
+        return DurableAllocator(lambda counts: reserve_many_in(conn, partner_id, counts))
 
     def clock(self) -> datetime:
         return self.at
@@ -138,6 +237,21 @@ class Stage:
 # ------------------------------------------------------------------------------ helpers
 
 
+@cache
+def _message_query():
+    return select(t.messages).where(t.messages.c.id == bindparam("id"))
+
+
+@cache
+def _payload_query():
+    return select(t.payloads.c.data).where(t.payloads.c.sha256 == bindparam("sha"))
+
+
+def load_message(conn: Connection, message_id: str) -> SimpleNamespace:
+    """The message row, as attributes a stage may update (raises if it does not exist)."""
+    return SimpleNamespace(**conn.execute(_message_query(), {"id": message_id}).one()._mapping)
+
+
 def set_message_status(conn: Connection, message_id: str, status: str, *, at: datetime,
                        code: str | None = None, reason: str | None = None, **extra: Any) -> None:
     conn.execute(update(t.messages).where(t.messages.c.id == message_id)
@@ -155,8 +269,6 @@ def _store_outbound(ctx: StageContext, *, source_key: str, payload: bytes, kind:
                     content_type: str, recipient_id: int | None, channel: ChannelConfig | None,
                     test: bool = False) -> str | None:
     """Store a derived outbound message (and queue its delivery); None if it already exists."""
-    import hashlib
-
     conn = ctx.conn
     digest = hashlib.sha256(payload).hexdigest()
     insert_ignore(conn, t.payloads, {"sha256": digest, "size": len(payload), "data": payload}, ("sha256",))
@@ -175,9 +287,18 @@ def _store_outbound(ctx: StageContext, *, source_key: str, payload: bytes, kind:
     return message_id
 
 
-def _ack_channel(conn: Connection, partner_id: int) -> ChannelConfig | None:
-    agreement = find_agreement(conn, partner_id, "functional_ack", "outbound", required=False)
+def _ack_channel(ctx: StageContext, partner_id: int) -> ChannelConfig | None:
+    agreement = ctx.agreement(partner_id, "functional_ack", "outbound", required=False)
     return agreement.channel if agreement else None
+
+
+def _is_ours(ctx: StageContext, identity: str) -> bool:
+    """Is an ISA receiver one of the hub's own identities?"""
+    settings = ctx.runtime.settings
+    if identity == isa_identity(settings.hub_isa_qualifier, settings.hub_isa_id):
+        return True
+    partner = ctx.partner("isa", identity)
+    return partner is not None and partner.kind == "host"
 
 
 # -------------------------------------------------------------------------------- parse
@@ -192,92 +313,124 @@ def parse(ctx: StageContext) -> StageResult:
     if reading.error is not None:
         raise reading.error
     conn = ctx.conn
-    sha_owner = message.partner_id
-    partners: dict[str, Any] = {}
-    rows, group_rows, set_rows = [], [], []
-    group_dups: set[tuple[int, int]] = set()
-    for view in reading.interchanges:
-        identity = isa_identity(*view.sender)
-        if identity not in partners:
-            partners[identity] = partner_by_identity(conn, "isa", identity)
-        partner = partners[identity]
-        status, duplicate_of, test = view.status, None, view.usage == "T"
-        if partner is None:
-            status = "partner_unknown"
-        elif message.partner_id is not None and partner.id != message.partner_id:
-            # Never file interchange data under a partner other than the authenticated one.
-            status, partner = "sender_mismatch", None
-        else:
-            sha_owner = sha_owner or partner.id
-            agreement = find_agreement(conn, partner.id, _first_set_type(view, reading.sets), "inbound")
-            test = test or agreement.mode == "test"
-            window = ctx.window_s(agreement)
-            duplicate_of = claim_key(conn, "isa", f"{identity}:{view.control_number}", message.id,
-                                     now=ctx.now, window_s=window)
-            if duplicate_of is not None:
-                status = "duplicate"
-            else:
-                for group in view.groups:
-                    if claim_key(conn, "gs", f"{identity}:{group.application_sender}:{group.control_number}",
-                                 message.id, now=ctx.now, window_s=window):
-                        group_dups.add((view.position, group.position))
-        rows.append({"message_id": message.id, "position": view.position,
-                     "partner_id": partner.id if partner else None, "sender": identity,
-                     "receiver": isa_identity(*view.receiver), "control_number": view.control_number,
-                     "version": view.version, "usage": view.usage or "P", "status": status,
-                     "ta1_code": view.ta1_code, "test": test, "duplicate_of": duplicate_of})
-        group_rows.extend({"message_id": message.id, "interchange_position": view.position,
-                           "position": g.position, "functional_id": g.functional_id,
-                           "control_number": g.control_number, "version": g.version, "status": g.status,
-                           "ak9_codes": list(g.ak9_codes)} for g in view.groups)
-    if not any(r["partner_id"] for r in rows):
-        identities = ", ".join(sorted(partners)) or "none"
-        if any(r["status"] == "sender_mismatch" for r in rows):
-            raise SenderMismatch(f"ISA sender(s) {identities} are not the authenticated partner")
-        raise PartnerUnknown(f"no registered partner for ISA sender(s) {identities}")
-    skipped = {r["position"] for r in rows if r["status"] != "accepted" and r["status"] != "rejected"}
-    for s in reading.sets:
-        duplicate = s.interchange_position in skipped or (s.interchange_position, s.group_position) in group_dups
-        set_rows.append({"message_id": message.id, "position": s.position,
-                         "interchange_position": s.interchange_position, "group_position": s.group_position,
-                         "set_id": s.set_id, "control_number": s.control_number,
-                         "status": "D" if duplicate else s.status, "errors": list(s.errors)})
+    rows, group_dups, owner, content_dup = _interchange_rows(ctx, reading)
+    group_rows = [{"message_id": message.id, "interchange_position": view.position, "position": g.position,
+                   "functional_id": g.functional_id, "control_number": g.control_number, "version": g.version,
+                   "status": g.status, "ak9_codes": list(g.ak9_codes)}
+                  for view in reading.interchanges for g in view.groups]
+    skipped = {r["position"] for r in rows if r["status"] in _SKIPPED}
+    set_rows = [{"message_id": message.id, "position": s.position, "interchange_position": s.interchange_position,
+                 "group_position": s.group_position, "set_id": s.set_id, "control_number": s.control_number,
+                 "status": "D" if s.interchange_position in skipped
+                 or (s.interchange_position, s.group_position) in group_dups else s.status,
+                 "errors": list(s.errors)} for s in reading.sets]
+    if content_dup is not None:
+        # Identical bytes: the first copy is answered already; a TA1 025 is sent per policy.
+        for row in rows:
+            if row["status"] == "accepted":
+                row.update(status="duplicate", duplicate_of=content_dup)
+        for row in set_rows:
+            row["status"] = "D"
     insert_ignore(conn, t.interchanges, rows, ("message_id", "position"))
     if group_rows:
         insert_ignore(conn, t.groups, group_rows, ("message_id", "interchange_position", "position"))
     if set_rows:
         insert_ignore(conn, t.transaction_sets, set_rows, ("message_id", "position"))
-    content_dup = claim_key(conn, "sha", f"{sha_owner}:{message.sha256}", message.id, now=ctx.now,
-                            window_s=ctx.window_s(None))
     all_dup = content_dup is not None or all(r["status"] == "duplicate" for r in rows)
-    set_message_status(conn, message.id, "duplicate" if all_dup else "processing", at=ctx.at,
-                       partner_id=message.partner_id or sha_owner, test=all(r["test"] for r in rows),
+    unknown = all(r["status"] == "receiver_unknown" for r in rows)
+    fresh = message.status == "received"
+    ctx.update_message("duplicate" if all_dup else "processing",
+                       code=ReceiverUnknown.code if unknown else None,
+                       reason="no interchange is addressed to this hub" if unknown else None,
+                       partner_id=message.partner_id or owner, test=all(r["test"] for r in rows),
                        document_kind=message.document_kind if message.document_kind != "x12" else
                        ",".join(sorted({s.set_id for s in reading.sets})) or "x12")
+    if fresh:
+        ctx.memo["state"] = ChainState({r["position"]: r for r in rows}, {r["position"]: r for r in set_rows})
     detail = f"{len(rows)} interchange(s), {len(group_rows)} group(s), {len(set_rows)} set(s)"
     if content_dup is not None:
-        # Identical bytes: the first copy is answered already; a TA1 025 is sent per policy.
-        conn.execute(update(t.interchanges).where(t.interchanges.c.message_id == message.id,
-                                                  t.interchanges.c.status == "accepted")
-                     .values(status="duplicate", duplicate_of=content_dup))
-        conn.execute(update(t.transaction_sets).where(t.transaction_sets.c.message_id == message.id)
-                     .values(status="D"))
         return StageResult("acknowledge", "duplicate", f"{detail}; same content as {content_dup}")
     return StageResult("acknowledge", "duplicate" if all_dup else "ok", detail)
+
+
+def _interchange_rows(ctx: StageContext, reading: pipeline.X12Reading):
+    """One row per interchange with its partner and status; claims (sender, ISA13), content and GS06 keys.
+
+    Returns:
+        (rows, duplicate (interchange, group) positions, the partner owning the content, the
+        message holding the same content or None).
+
+    Raises:
+        SenderMismatch / PartnerUnknown: no interchange could be filed under a partner.
+    """
+    message, conn = ctx.message, ctx.conn
+    owner = message.partner_id
+    rows: list[dict[str, Any]] = []
+    windows: dict[int, float] = {}
+    for view in reading.interchanges:
+        identity, receiver = isa_identity(*view.sender), isa_identity(*view.receiver)
+        status, test, partner, ta1 = view.status, view.usage == "T", None, view.ta1_code
+        if not _is_ours(ctx, receiver):
+            status, ta1 = "receiver_unknown", TA1_RECEIVER_UNKNOWN
+            record_security_event(conn, "receiver_unknown", partner_id=message.partner_id, message_id=message.id,
+                                  detail={"receiver": receiver, "interchange": view.control_number})
+        elif (partner := ctx.partner("isa", identity)) is None:
+            status = "partner_unknown"
+        elif message.partner_id is not None and partner.id != message.partner_id:
+            # Never file interchange data under a partner other than the authenticated one.
+            status, partner = "sender_mismatch", None
+        else:
+            owner = owner or partner.id
+            agreement = ctx.agreement(partner.id, _first_set_type(view, reading.sets), "inbound")
+            test = test or agreement.mode == "test"
+            windows[view.position] = ctx.window_s(agreement)
+        rows.append({"message_id": message.id, "position": view.position,
+                     "partner_id": partner.id if partner else None, "sender": identity, "receiver": receiver,
+                     "control_number": view.control_number, "version": view.version, "usage": view.usage or "P",
+                     "status": status, "ta1_code": ta1, "test": test, "duplicate_of": None})
+    if not any(r["partner_id"] or r["status"] == "receiver_unknown" for r in rows):
+        identities = ", ".join(sorted({r["sender"] for r in rows})) or "none"
+        if any(r["status"] == "sender_mismatch" for r in rows):
+            raise SenderMismatch(f"ISA sender(s) {identities} are not the authenticated partner")
+        raise PartnerUnknown(f"no registered partner for ISA sender(s) {identities}")
+    sha_key = ("sha", f"{owner}:{message.sha256}")
+    held = claim_keys(conn, [(*sha_key, ctx.window_s(None))] + [
+        ("isa", f"{rows[p]['sender']}:{rows[p]['control_number']}", window) for p, window in windows.items()],
+        message.id, now=ctx.now)
+    group_claims: dict[tuple[str, str], tuple[int, int]] = {}
+    for position, window in windows.items():
+        row = rows[position]
+        row["duplicate_of"] = held[("isa", f"{row['sender']}:{row['control_number']}"[:200])]
+        if row["duplicate_of"] is not None:
+            row["status"] = "duplicate"
+            continue
+        for g in reading.interchanges[position].groups:
+            group_claims[("gs", f"{row['sender']}:{g.application_sender}:{g.control_number}"[:200])] = (position, g.position)
+    held_groups = claim_keys(conn, [(scope, key, windows[group_claims[(scope, key)][0]])
+                                    for scope, key in group_claims], message.id, now=ctx.now)
+    group_dups = {group_claims[key] for key, holder in held_groups.items() if holder is not None}
+    return rows, group_dups, owner, held[(sha_key[0], sha_key[1][:200])]
 
 
 def _parse_document_message(ctx: StageContext) -> StageResult:
     message = ctx.message
     if message.partner_id is None:
         raise PartnerUnknown("XML and JSON messages need an authenticated sender")
-    agreement = find_agreement(ctx.conn, message.partner_id, "*", "inbound", required=False)
+    sender = ctx.documents_reading().sender
+    if sender is not None:
+        claimed = ctx.partner("cxml", sender)
+        if claimed is not None and claimed.id != message.partner_id:
+            raise SenderMismatch(f"cXML sender {sender} is not the authenticated partner")
+    agreement = ctx.agreement(message.partner_id, "*", "inbound", required=False)
     duplicate_of = claim_key(ctx.conn, "sha", f"{message.partner_id}:{message.sha256}", message.id,
                              now=ctx.now, window_s=ctx.window_s(agreement))
     if duplicate_of is not None:
-        set_message_status(ctx.conn, message.id, "duplicate", at=ctx.at)
+        ctx.update_message("duplicate")
         return StageResult(None, "duplicate", f"same content as {duplicate_of}")
     test = agreement is not None and agreement.mode == "test"
-    set_message_status(ctx.conn, message.id, "processing", at=ctx.at, test=test)
+    if message.status == "received":
+        ctx.memo["state"] = ChainState()
+    ctx.update_message("processing", test=test)
     return StageResult("map", "ok", message.document_kind or "")
 
 
@@ -286,59 +439,89 @@ def _parse_document_message(ctx: StageContext) -> StageResult:
 
 def acknowledge(ctx: StageContext) -> StageResult:
     """Queue TA1/997/999 per the sender's agreement, numbered by the durable allocator."""
-    conn, message = ctx.conn, ctx.message
-    already = conn.execute(select(func.count()).select_from(t.acks).where(
-        t.acks.c.message_id == message.id, t.acks.c.direction == "sent")).scalar_one()
-    rows = {r.position: r for r in conn.execute(select(t.interchanges).where(t.interchanges.c.message_id == message.id))}
-    if already or not rows:
-        return StageResult("map", "skipped", "acks already sent" if already else "no interchange")
+    conn, message, state = ctx.conn, ctx.message, ctx.state
+    if state is None:
+        already = conn.execute(select(func.count()).select_from(t.acks).where(
+            t.acks.c.message_id == message.id, t.acks.c.direction == "sent")).scalar_one()
+        rows = {r.position: r._asdict() for r in conn.execute(
+            select(t.interchanges).where(t.interchanges.c.message_id == message.id))}
+        if already or not rows:
+            return StageResult("map", "skipped", "acks already sent" if already else "no interchange")
+        dup_groups = {(r.interchange_position, r.group_position) for r in conn.execute(
+            select(t.transaction_sets.c.interchange_position, t.transaction_sets.c.group_position)
+            .where(t.transaction_sets.c.message_id == message.id, t.transaction_sets.c.status == "D"))}
+    else:
+        rows = state.interchanges
+        dup_groups = {(s["interchange_position"], s["group_position"]) for s in state.sets.values()
+                      if s["status"] == "D"}
     reading = ctx.x12()
-    dup_groups = {(r.interchange_position, r.group_position) for r in conn.execute(
-        select(t.transaction_sets.c.interchange_position, t.transaction_sets.c.group_position)
-        .where(t.transaction_sets.c.message_id == message.id, t.transaction_sets.c.status == "D"))}
     sent = 0
     for view in reading.interchanges:
         row = rows.get(view.position)
-        if row is None or row.partner_id is None or row.status in ("partner_unknown", "sender_mismatch"):
+        if row is None:
             continue
-        sent += _acknowledge_interchange(ctx, view, row, reading, dup_groups)
+        if row["status"] == "receiver_unknown":
+            sent += _reject_interchange(ctx, view, row)
+        elif row["partner_id"] is not None and row["status"] not in ("partner_unknown", "sender_mismatch"):
+            sent += _acknowledge_interchange(ctx, view, row, reading, dup_groups)
     next_stage = "map" if message.status != "duplicate" else "route"
     return StageResult(next_stage, "ok", f"{sent} ack interchange(s)")
 
 
-def _acknowledge_interchange(ctx: StageContext, view: pipeline.InterchangeView, row: Row,
+def _acknowledge_interchange(ctx: StageContext, view: pipeline.InterchangeView, row: dict[str, Any],
                              reading: pipeline.X12Reading, dup_groups: set[tuple[int, int]]) -> int:
-    from dataclasses import replace
-
-    agreement = find_agreement(ctx.conn, row.partner_id, _first_set_type(view, reading.sets), "inbound")
-    allocator = ctx.allocator(row.partner_id)
-    if row.status == "duplicate":
+    partner_id = row["partner_id"]
+    agreement = ctx.agreement(partner_id, _first_set_type(view, reading.sets), "inbound")
+    allocator = ctx.allocator(partner_id)
+    if row["status"] == "duplicate":
         # TA1 R/025 only where asked: ISA14 = 1 under "on_request", or always under "always".
         if agreement.ta1 == "never" or (agreement.ta1 == "on_request" and not view.report.ta1_requested):
             return 0
-        allocator.prefetch("ISA", 1)
-        rendered = pipeline.duplicate_ta1(view.report, allocator=allocator, clock=ctx.clock)
+        allocator.prefetch({"ISA": 1})
+        rendered = pipeline.rejection_ta1(view.report, "025", allocator=allocator, clock=ctx.clock)
     else:
         report = view.report
         fresh = tuple(g for i, g in enumerate(report.groups) if (view.position, i) not in dup_groups)
         if len(fresh) != len(report.groups):
             report = replace(report, groups=fresh)
-        allocator.prefetch("ISA", 1)
-        allocator.prefetch("GS", len(fresh))
-        allocator.prefetch("ST", len(fresh))
+        allocator.prefetch({"ISA": 1, "GS": len(fresh), "ST": len(fresh)})
         rendered = pipeline.build_acks(report, allocator=allocator, clock=ctx.clock, ack_type=agreement.ack,
                                        ta1=agreement.ta1)
-    channel = _ack_channel(ctx.conn, row.partner_id)
+    return _store_acks(ctx, view, rendered, partner_id, row["test"])
+
+
+def _reject_interchange(ctx: StageContext, view: pipeline.InterchangeView, row: dict[str, Any]) -> int:
+    """TA1 R/008 for an interchange addressed to someone else, back to the authenticated sender."""
+    recipient = ctx.message.partner_id
+    if recipient is None:
+        return 0  # nobody authenticated to answer; the security event is the record
+    agreement = ctx.agreement(recipient, "*", "inbound", required=False)
+    if agreement is not None and agreement.ta1 == "never":
+        return 0
+    allocator = ctx.allocator(recipient)
+    allocator.prefetch({"ISA": 1})
+    rendered = pipeline.rejection_ta1(view.report, row["ta1_code"] or TA1_RECEIVER_UNKNOWN,
+                                      allocator=allocator, clock=ctx.clock)
+    return _store_acks(ctx, view, rendered, recipient, row["test"])
+
+
+def _store_acks(ctx: StageContext, view: pipeline.InterchangeView, rendered: list[pipeline.RenderedInterchange],
+                partner_id: int | None, test: bool) -> int:
+    channel = _ack_channel(ctx, partner_id) if partner_id is not None else None
+    rows = []
     for index, ack in enumerate(rendered):
         ack_id = _store_outbound(ctx, source_key=f"ack:{ctx.message.id}:{view.position}:{index}",
                                  payload=ack.payload, kind=ack.kind, fmt="x12", content_type="application/edi-x12",
-                                 recipient_id=row.partner_id, channel=channel, test=row.test)
-        ctx.conn.execute(t.acks.insert().values(
-            direction="sent", kind=ack.kind, message_id=ctx.message.id, ack_message_id=ack_id,
-            partner_id=row.partner_id, interchange_control=view.control_number,
-            group_control=_answered_groups(view, ack), status=ack.status or "accepted",
-            created_at=ctx.at, updated_at=ctx.at))
-    return len(rendered)
+                                 recipient_id=partner_id, channel=channel, test=test)
+        if ack_id is None:
+            continue  # a replay finds its acks already stored
+        rows.append({"direction": "sent", "kind": ack.kind, "message_id": ctx.message.id, "ack_message_id": ack_id,
+                     "partner_id": partner_id, "interchange_control": view.control_number,
+                     "group_control": _answered_groups(view, ack), "status": ack.status or "accepted",
+                     "created_at": ctx.at, "updated_at": ctx.at})
+    if rows:
+        ctx.conn.execute(t.acks.insert(), rows)
+    return len(rows)
 
 
 def _answered_groups(view: pipeline.InterchangeView, ack: pipeline.RenderedInterchange) -> str | None:
@@ -353,30 +536,32 @@ def _answered_groups(view: pipeline.InterchangeView, ack: pipeline.RenderedInter
 
 def map_documents(ctx: StageContext) -> StageResult:
     """Map accepted sets (or XML/JSON documents) to canonical documents and store them."""
-    message, conn = ctx.message, ctx.conn
-    existing = dict(conn.execute(select(t.documents.c.position, t.documents.c.status)
-                                 .where(t.documents.c.message_id == message.id)).all())
+    message, conn, state = ctx.message, ctx.conn, ctx.state
+    existing: dict[int, str] = {} if state is not None else dict(conn.execute(
+        select(t.documents.c.position, t.documents.c.status).where(t.documents.c.message_id == message.id)).all())
     if message.format == "x12":
         mapped, owners = _map_x12(ctx, existing)
     else:
-        detected = pipeline.Detected(message.format, message.document_kind)
-        mapped = [d for d in pipeline.read_documents(ctx.payload(), detected)
-                  if existing.get(d.position) in (None, "mapping_failed")]
+        mapped = [d for d in ctx.documents_reading().documents if existing.get(d.position) in (None, "mapping_failed")]
         # Documents our host addresses to a partner belong to that trading relationship.
-        owner = message.recipient_id or message.partner_id
-        owners = defaultdict(lambda: (owner, bool(message.test)))
+        owner = (message.recipient_id or message.partner_id, bool(message.test))
+        owners = {d.position: owner for d in mapped}
     _store_documents(ctx, mapped, owners, existing)
     failed = sum(1 for d in mapped if d.body is None or has_errors(d.issues))
     return StageResult("apply", "ok", f"{len(mapped)} document(s), {failed} failed")
 
 
 def _map_x12(ctx: StageContext, existing: dict[int, str]):
-    conn, message = ctx.conn, ctx.message
-    statuses = dict(conn.execute(select(t.transaction_sets.c.position, t.transaction_sets.c.status)
-                                 .where(t.transaction_sets.c.message_id == message.id)).all())
-    interchanges = {r.position: (r.partner_id, r.test) for r in conn.execute(
-        select(t.interchanges.c.position, t.interchanges.c.partner_id, t.interchanges.c.test)
-        .where(t.interchanges.c.message_id == message.id))}
+    conn, message, state = ctx.conn, ctx.message, ctx.state
+    if state is not None:
+        statuses = {p: s["status"] for p, s in state.sets.items()}
+        interchanges = {p: (r["partner_id"], r["test"]) for p, r in state.interchanges.items()}
+    else:
+        statuses = dict(conn.execute(select(t.transaction_sets.c.position, t.transaction_sets.c.status)
+                                     .where(t.transaction_sets.c.message_id == message.id)).all())
+        interchanges = {r.position: (r.partner_id, r.test) for r in conn.execute(
+            select(t.interchanges.c.position, t.interchanges.c.partner_id, t.interchanges.c.test)
+            .where(t.interchanges.c.message_id == message.id))}
     reading = ctx.x12()
     owners = {s.position: interchanges.get(s.interchange_position, (None, False)) for s in reading.sets}
     mapped = []
@@ -417,16 +602,22 @@ def _store_documents(ctx: StageContext, mapped: list[pipeline.MappedDocument], o
         conn.execute(update(t.documents).where(t.documents.c.message_id == row["message_id"],
                                                t.documents.c.position == row["position"])
                      .values(**{k: v for k, v in row.items() if k not in ("message_id", "position", "created_at")}))
+    ids: dict[int, int] = {}
     if fresh:
-        conn.execute(t.documents.insert(), fresh)
-    keyed = [d for d in mapped if d.keys]
-    if not keyed:
-        return
-    ids = dict(conn.execute(select(t.documents.c.position, t.documents.c.id).where(
-        t.documents.c.message_id == ctx.message.id)).all())
-    key_rows = [{"document_id": ids[d.position], "name": name, "value": value}
-                for d in keyed for name, value in d.keys]
-    insert_ignore(conn, t.document_keys, key_rows, ("document_id", "name", "value"))
+        ids = dict(conn.execute(t.documents.insert().returning(t.documents.c.position, t.documents.c.id,
+                                                               sort_by_parameter_order=True), fresh).all())
+    if retried:
+        ids.update(conn.execute(select(t.documents.c.position, t.documents.c.id).where(
+            t.documents.c.message_id == ctx.message.id,
+            t.documents.c.position.in_([r["position"] for r in retried]))).all())
+    key_rows = [{"document_id": ids[d.position], "name": name, "value": value} for d in mapped for name, value in d.keys]
+    if key_rows:
+        insert_ignore(conn, t.document_keys, key_rows, ("document_id", "name", "value"))
+    if ctx.state is not None:
+        keys = {d.position: d.keys for d in mapped}
+        ctx.state.documents.extend(
+            StoredDocument(ids[r["position"]], r["position"], r["document_type"], r["partner_id"], r["test"],
+                           r["status"], r["body"], keys[r["position"]]) for r in fresh)
 
 
 # -------------------------------------------------------------------------------- apply
@@ -439,18 +630,10 @@ _LINKS = {"ship_notice": ("ships", ("purchase_order",)),
 
 def apply(ctx: StageContext) -> StageResult:
     """Hand new production documents to the effects service, link related documents."""
-    conn, message = ctx.conn, ctx.message
-    docs = conn.execute(select(t.documents.c.id, t.documents.c.document_type, t.documents.c.partner_id,
-                               t.documents.c.body, t.documents.c.test)
-                        .where(t.documents.c.message_id == message.id, t.documents.c.status == "mapped")).all()
+    conn, message, state = ctx.conn, ctx.message, ctx.state
+    docs = _mapped_documents(ctx) if state is None else [d for d in state.documents if d.status == "mapped"]
     production = [d for d in docs if not d.test]
-    keys: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    if production:
-        for key in conn.execute(select(t.document_keys).join(t.documents).where(
-                t.documents.c.message_id == message.id)):
-            keys[key.document_id][key.name].append(key.value)
-    applied = [AppliedDocument(d.id, d.document_type, d.partner_id,
-                               {k: tuple(v) for k, v in keys[d.id].items()}, json.loads(d.body))
+    applied = [AppliedDocument(d.id, d.document_type, d.partner_id, _key_map(d.keys), json.loads(d.body))
                for d in production]
     issues = ctx.runtime.effects.apply(conn, applied, now=ctx.at) if applied else []
     links = _link(conn, applied)
@@ -462,8 +645,32 @@ def apply(ctx: StageContext) -> StageResult:
         conn.execute(update(t.documents).where(t.documents.c.message_id == message.id,
                                                t.documents.c.status == "mapped", t.documents.c.test.is_(True))
                      .values(status="test"))
+    for d in docs:
+        d.status = "test" if d.test else "applied"
     return StageResult("route", "ok", f"{len(applied)} applied, {len(docs) - len(production)} test, "
                                       f"{links} link(s), {len(issues)} issue(s)")
+
+
+def _mapped_documents(ctx: StageContext) -> list[StoredDocument]:
+    conn, message = ctx.conn, ctx.message
+    rows = conn.execute(select(t.documents.c.id, t.documents.c.position, t.documents.c.document_type,
+                               t.documents.c.partner_id, t.documents.c.test, t.documents.c.body)
+                        .where(t.documents.c.message_id == message.id, t.documents.c.status == "mapped")
+                        .order_by(t.documents.c.position)).all()
+    keys: dict[int, list[tuple[str, str]]] = {r.id: [] for r in rows}
+    if any(not r.test for r in rows):
+        for key in conn.execute(select(t.document_keys).join(t.documents).where(
+                t.documents.c.message_id == message.id)):
+            keys.setdefault(key.document_id, []).append((key.name, key.value))
+    return [StoredDocument(r.id, r.position, r.document_type, r.partner_id, bool(r.test), "mapped", r.body,
+                           tuple(keys[r.id])) for r in rows]
+
+
+def _key_map(pairs: Iterable[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
+    out: dict[str, list[str]] = {}
+    for name, value in pairs:
+        out.setdefault(name, []).append(value)
+    return {name: tuple(values) for name, values in out.items()}
 
 
 def _link(conn: Connection, documents: list[AppliedDocument]) -> int:
@@ -491,46 +698,52 @@ def _link(conn: Connection, documents: list[AppliedDocument]) -> int:
 
 def route(ctx: StageContext) -> StageResult:
     """Render what agreements ask for (forwards, documents for a recipient) and settle the status."""
-    conn, message = ctx.conn, ctx.message
-    docs = conn.execute(select(t.documents.c.id, t.documents.c.document_type, t.documents.c.partner_id,
-                               t.documents.c.body)
-                        .where(t.documents.c.message_id == message.id, t.documents.c.status == "applied")).all()
+    conn, message, state = ctx.conn, ctx.message, ctx.state
+    if state is None:
+        docs = [StoredDocument(r.id, 0, r.document_type, r.partner_id, False, "applied", r.body, ())
+                for r in conn.execute(select(t.documents.c.id, t.documents.c.document_type, t.documents.c.partner_id,
+                                             t.documents.c.body)
+                                      .where(t.documents.c.message_id == message.id,
+                                             t.documents.c.status == "applied"))]
+    else:
+        docs = [d for d in state.documents if d.status == "applied"]
     rendered = 0
     for doc in docs:
         if message.recipient_id is not None:
             rendered += _render_for_recipient(ctx, doc)
         elif doc.partner_id is not None:
             rendered += _forward(ctx, doc)
-    status = _final_status(conn, message)
-    set_message_status(conn, message.id, status, at=ctx.at)
+    status = _final_status(ctx)
+    keep = status == "rejected" and message.error_code is not None
+    ctx.update_message(status, code=message.error_code if keep else None,
+                       reason=message.error_reason if keep else None)
     return StageResult(None, "ok", f"{rendered} outbound, status {status}")
 
 
-def _forward(ctx: StageContext, doc: Row) -> int:
-    agreement = find_agreement(ctx.conn, doc.partner_id, doc.document_type, "inbound", required=False)
+def _forward(ctx: StageContext, doc: StoredDocument) -> int:
+    agreement = ctx.agreement(doc.partner_id, doc.document_type, "inbound", required=False)
     if agreement is None or agreement.forward is None:
         return 0
+    hub = (ctx.runtime.settings.hub_isa_qualifier, ctx.runtime.settings.hub_isa_id)
     out = pipeline.render(doc.body, doc.document_type, fmt=agreement.forward.format, version=agreement.x12_version,
-                          sender=(ctx.runtime.settings.hub_isa_qualifier, ctx.runtime.settings.hub_isa_id),
-                          receiver=(ctx.runtime.settings.hub_isa_qualifier, ctx.runtime.settings.hub_isa_id),
-                          allocator=ctx.allocator(doc.partner_id), clock=ctx.clock)
+                          sender=hub, receiver=hub, allocator=_render_allocator(ctx, doc.partner_id,
+                                                                                agreement.forward.format),
+                          clock=ctx.clock, payload_id=f"{ctx.message.id}.{doc.id}")
     stored = _store_outbound(ctx, source_key=f"fwd:{doc.id}", payload=out.payload, kind=out.kind,
-                             fmt="json" if out.content_type == "application/json" else "x12",
+                             fmt=pipeline.FORMAT_FAMILIES[agreement.forward.format],
                              content_type=out.content_type, recipient_id=None, channel=agreement.forward.channel)
     return int(stored is not None)
 
 
-def _render_for_recipient(ctx: StageContext, doc: Row) -> int:
+def _render_for_recipient(ctx: StageContext, doc: StoredDocument) -> int:
     recipient = ctx.message.recipient_id
-    agreement = find_agreement(ctx.conn, recipient, doc.document_type, "outbound")
-    receiver = _isa_of(ctx.conn, recipient)
-    settings = ctx.runtime.settings
+    agreement = ctx.agreement(recipient, doc.document_type, "outbound")
+    sender, receiver = _addresses(ctx, recipient, agreement.format)
     out = pipeline.render(doc.body, doc.document_type, fmt=agreement.format, version=agreement.x12_version,
-                          sender=(settings.hub_isa_qualifier, settings.hub_isa_id), receiver=receiver,
-                          allocator=ctx.allocator(recipient), clock=ctx.clock,
-                          usage="T" if agreement.mode == "test" else "P")
+                          sender=sender, receiver=receiver, allocator=_render_allocator(ctx, recipient, agreement.format),
+                          clock=ctx.clock, usage="T" if agreement.mode == "test" else "P", payload_id=f"{ctx.message.id}.{doc.id}")
     stored = _store_outbound(ctx, source_key=f"render:{doc.id}:{recipient}", payload=out.payload, kind=out.kind,
-                             fmt="x12" if agreement.format == "x12" else "json", content_type=out.content_type,
+                             fmt=pipeline.FORMAT_FAMILIES[agreement.format], content_type=out.content_type,
                              recipient_id=recipient, channel=agreement.channel)
     if stored is not None and agreement.format == "x12" and agreement.expect_ack:
         overdue = ctx.runtime.settings.workflow.ack_overdue_after_s
@@ -543,38 +756,60 @@ def _render_for_recipient(ctx: StageContext, doc: Row) -> int:
     return int(stored is not None)
 
 
-def _isa_of(conn: Connection, partner_id: int) -> tuple[str, str]:
-    value = conn.execute(select(t.partner_identities.c.value).where(
-        t.partner_identities.c.partner_id == partner_id, t.partner_identities.c.kind == "isa")
-        .order_by(t.partner_identities.c.id)).scalar()
+def _render_allocator(ctx: StageContext, partner_id: int, fmt: str) -> DurableAllocator:
+    allocator = ctx.allocator(partner_id)
+    if fmt == "x12":
+        allocator.prefetch({"ISA": 1, "GS": 1, "ST": 1})  # one reservation for the whole envelope
+    return allocator
+
+
+def _addresses(ctx: StageContext, partner_id: int, fmt: str) -> tuple[tuple[str, str], tuple[str, str]]:
+    """(our address, the partner's) in the outbound format: ISA qualifier/id, or cXML domain/identity."""
+    settings = ctx.runtime.settings
+    if fmt not in ("x12", "cxml"):
+        return ("", ""), ("", "")
+    kind = "isa" if fmt == "x12" else "cxml"
+    ours = (settings.hub_isa_qualifier if fmt == "x12" else pipeline.HUB_CXML_DOMAIN, settings.hub_isa_id)
+    value = ctx.remember(("identity", partner_id, kind), lambda: ctx.conn.execute(
+        select(t.partner_identities.c.value).where(t.partner_identities.c.partner_id == partner_id,
+                                                   t.partner_identities.c.kind == kind)
+        .order_by(t.partner_identities.c.id)).scalar())
     if value is None:
-        raise PartnerUnknown(f"partner {partner_id} has no ISA identity to address X12 to")
+        raise PartnerUnknown(f"partner {partner_id} has no {kind} identity to address {fmt} to")
     qualifier, _, identifier = value.partition(":")
-    return qualifier, identifier
+    return ours, (qualifier, identifier)
 
 
-def _final_status(conn: Connection, message: Row) -> str:
+def _final_status(ctx: StageContext) -> str:
+    message, state = ctx.message, ctx.state
     if message.status == "duplicate":
         return "duplicate"
-    ok = bad = 0
-    if message.format == "x12":
-        for status, count in conn.execute(select(t.interchanges.c.status, func.count()).where(
-                t.interchanges.c.message_id == message.id).group_by(t.interchanges.c.status)):
-            if status != "accepted":
-                bad += count
-        for status, count in conn.execute(select(t.transaction_sets.c.status, func.count()).where(
-                t.transaction_sets.c.message_id == message.id).group_by(t.transaction_sets.c.status)):
-            if status == "R":
-                bad += count
-    for status, count in conn.execute(select(t.documents.c.status, func.count()).where(
-            t.documents.c.message_id == message.id).group_by(t.documents.c.status)):
-        if status == "mapping_failed":
-            bad += count
-        else:
-            ok += count
+    counts = _status_counts(ctx) if state is None else {
+        "interchanges": _tally(r["status"] for r in state.interchanges.values()),
+        "sets": _tally(s["status"] for s in state.sets.values()),
+        "documents": _tally(d.status for d in state.documents)}
+    bad = sum(n for s, n in counts["interchanges"].items() if s != "accepted")
+    bad += counts["sets"].get("R", 0) + counts["documents"].get("mapping_failed", 0)
+    ok = sum(n for s, n in counts["documents"].items() if s != "mapping_failed")
     if bad == 0 and ok > 0:
         return "accepted"
     return "partially_accepted" if ok else "rejected"
+
+
+def _tally(values: Iterable[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for value in values:
+        out[value] = out.get(value, 0) + 1
+    return out
+
+
+def _status_counts(ctx: StageContext) -> dict[str, dict[str, int]]:
+    conn, message_id = ctx.conn, ctx.message.id
+    counts: dict[str, dict[str, int]] = {}
+    for name, table in (("interchanges", t.interchanges), ("sets", t.transaction_sets), ("documents", t.documents)):
+        counts[name] = dict(conn.execute(select(table.c.status, func.count()).where(
+            table.c.message_id == message_id).group_by(table.c.status)).all())
+    return counts
 
 
 # ------------------------------------------------------------------------------ deliver
@@ -584,15 +819,16 @@ def _deliver_pre(runtime: Runtime, work: WorkClaim) -> DeliveryResult | None:
     """Send outside any transaction (at-least-once: a crash before recording re-sends the same
     delivery id and idempotency key, which the receiver dedupes; FAULTS F3)."""
     with runtime.engine.connect() as conn:
-        message = conn.execute(select(t.messages).where(t.messages.c.id == work.message_id)).one()
+        message = load_message(conn, work.message_id)
         if message.channel_config is None or _delivered(conn, message.id):
             return None
-        payload = conn.execute(select(t.payloads.c.data).where(t.payloads.c.sha256 == message.sha256)).scalar_one()
+        payload = conn.execute(_payload_query(), {"sha": message.sha256}).scalar_one()
     channel = ChannelConfig.model_validate(message.channel_config)
+    extension = {"x12": "x12", "xml": "xml"}.get(message.format, "json")
     delivery = OutboundDelivery(
         delivery_id=message.id, partner_id=str(message.recipient_id or ""), payload=payload,
         content_type=message.content_type or "application/octet-stream",
-        filename_hint=f"{message.document_kind or 'message'}.{'x12' if message.format == 'x12' else 'json'}",
+        filename_hint=f"{message.document_kind or 'message'}.{extension}",
         idempotency_key=message.id, metadata={"Document-Kind": str(message.document_kind or "")},
     )
     return runtime.transports.for_channel(channel).send(delivery)
@@ -608,7 +844,7 @@ def deliver(ctx: StageContext) -> StageResult:
     result: DeliveryResult | None = ctx.pre
     if result is None:
         if _delivered(ctx.conn, ctx.message.id):
-            set_message_status(ctx.conn, ctx.message.id, "delivered", at=ctx.at)
+            ctx.update_message("delivered")
             return StageResult(None, "skipped", "already delivered")
         return StageResult(None, "skipped", "no channel")
     ctx.conn.execute(t.delivery_attempts.insert().values(
@@ -616,7 +852,7 @@ def deliver(ctx: StageContext) -> StageResult:
         status_code=result.status_code, error_code=result.error_code, detail=result.detail[:500],
         duration_ms=result.duration_ms, at=ctx.at))
     if result.outcome == "delivered":
-        set_message_status(ctx.conn, ctx.message.id, "delivered", at=ctx.at)
+        ctx.update_message("delivered")
         return StageResult(None, "ok", f"attempt {ctx.work.attempts}: {result.status_code or 'ok'}")
     reason = result.detail or result.error_code or result.outcome
     if result.outcome == "failed":

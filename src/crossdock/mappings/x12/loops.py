@@ -36,6 +36,18 @@ class LoopShape:
     children: tuple[LoopShape, ...] = ()
     hierarchical: bool = False
     order: tuple[str, ...] = ()
+    #: child shapes by trigger id (derived from ``children``; the first declared wins)
+    by_trigger: dict[str, LoopShape] = field(init=False, repr=False, compare=False, hash=False)
+    #: whether hierarchical loops can appear among this loop's descendants (derived)
+    holds_hierarchy: bool = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        by_trigger: dict[str, LoopShape] = {}
+        for child in self.children:
+            by_trigger.setdefault(child.trigger, child)
+        object.__setattr__(self, "by_trigger", by_trigger)
+        object.__setattr__(self, "holds_hierarchy",
+                           any(c.hierarchical or c.holds_hierarchy for c in self.children))
 
     def rank(self, segment_id: str) -> int:
         """Sort key of a segment id (or child loop trigger) in this loop."""
@@ -46,7 +58,7 @@ class LoopShape:
     def child(self, segment_id: str) -> LoopShape | None:
         if self.hierarchical and segment_id == self.trigger:
             return self  # HL levels nest inside HL levels
-        return next((c for c in self.children if c.trigger == segment_id), None)
+        return self.by_trigger.get(segment_id)
 
 
 def shape(trigger: str, members: str = "", *children: LoopShape, hierarchical: bool = False) -> LoopShape:
@@ -74,17 +86,18 @@ class Node:
 
 
 def _place(stack: list[Node], segment: Segment) -> None:
+    segment_id = segment[0]
     for depth in range(len(stack) - 1, -1, -1):
         level = stack[depth]
         # declared child loops only: HL levels are nested afterwards by their parent ids
-        child_shape = next((c for c in level.shape.children if c.trigger == segment.id), None)
+        child_shape = level.shape.by_trigger.get(segment_id)
         if child_shape is not None:
             del stack[depth + 1:]
             child = Node(child_shape, [segment])
             level.items.append(child)
             stack.append(child)
             return
-        if segment.id in level.shape.members:
+        if segment_id in level.shape.members:
             del stack[depth + 1:]
             level.items.append(segment)
             return
@@ -110,6 +123,8 @@ def group(segments: tuple[Segment, ...] | list[Segment], root: LoopShape) -> Nod
 
 
 def _nest_hierarchy(node: Node) -> None:
+    if not node.shape.holds_hierarchy:
+        return  # grouping only creates declared child loops: none of them is hierarchical
     for item in node.items:
         if isinstance(item, Node):
             _nest_hierarchy(item)

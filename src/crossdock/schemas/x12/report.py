@@ -185,6 +185,8 @@ class FileReport:
 
     path: str
     interchanges: tuple[InterchangeReport, ...] = ()
+    #: ``code``, ``reason`` (a stable detail such as ``"NO_ISA"`` or ``"UTF-16LE"``) and
+    #: ``message``; ``crossdock validate --json`` shows only ``code`` and ``message``
     error: dict[str, str] | None = field(default=None)
 
     @property
@@ -199,6 +201,7 @@ class FileReport:
 
     def as_json(self) -> dict[str, Any]:
         if self.error is not None:
-            return {"path": self.path, "error": dict(self.error)}
+            # the CLI contract: "error": {"code", "message"}; the reason stays on the object
+            return {"path": self.path, "error": {key: self.error[key] for key in ("code", "message") if key in self.error}}
         return {"path": self.path, "interchanges": [i.as_json() for i in self.interchanges]}
 

@@ -7,8 +7,9 @@ Files (all compact, human-editable JSON):
 * ``composites.<version>.json`` — ``ref: [name, [[element ref, requirement], ...]]`` (005010 delta).
 * ``segments.<version>.json`` — ``id: [name, [element use, ...], [syntax note, ...]]`` where an
   element use is ``[ref, requirement]`` (``[ref, requirement, repeat]`` for a repeating element)
-  or, for an element whose reference number is not
-  recorded, ``[null, requirement, type, min, max]`` (005010 delta, whole segments).
+  or, for the few elements whose reference number is not
+  recorded yet (LH1, LH3, LH4, ADV, ...), ``[null, requirement, type, min, max]`` (005010 delta,
+  whole segments); AK4-03/IK4-03 is then left empty for them.
 * ``codes.json`` — code lists by element ref, ``closed`` or a common subset.
 * ``segment_ids.json`` — every segment id of the release (to tell AK304 code 1 from code 6).
 * ``sets/<set>.<version>.json`` — one transaction set: body of segment uses

@@ -1,0 +1,384 @@
+"""Planning against the store: load item-locations in chunks, run the engine, write what it says.
+
+A run walks a supplier's item-locations in ``(item code, location code)`` order, ``chunk_size`` at
+a time, one transaction per chunk (the rows are locked ``FOR UPDATE`` on PostgreSQL so a
+concurrent apply stage and the run write positions one after the other, never over each other):
+
+1. the item-location rows (policy and the stored position), their ledger rows, 830 buckets and
+   the reported 852 periods of their locations, read in a few queries;
+2. :class:`~crossdock.gateway.inventory.ItemLocationInput` per row — ledger rows through
+   :meth:`Movement.stored` (checked when appended), one policy object per distinct policy;
+3. :func:`~crossdock.gateway.inventory.plan_item`;
+4. positions that changed are written (``COPY`` + one ``UPDATE`` on PostgreSQL); an open proposal
+   that the engine still proposes unchanged is kept, otherwise it is ``superseded`` and the new one
+   inserted; the bullwhip indicator is stored per item once all its locations are planned.
+
+An item-location without a policy (method NULL) gets a position and exception flags, never a
+proposal. The apply stage uses :func:`refresh_positions` for the item-locations a document touched.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, tuple_, update
+from sqlalchemy.engine import Connection, Row
+
+from crossdock.gateway.inventory.bullwhip import DEFAULT_PERIOD_DAYS, DEFAULT_PERIODS, bullwhip
+from crossdock.gateway.inventory.demand import ForecastBucket, Period
+from crossdock.gateway.inventory.ledger import DocumentRef, ItemLocationKey, Movement, MovementKind
+from crossdock.gateway.inventory.policy import ReplenishmentPolicy
+from crossdock.gateway.inventory.proposals import ItemLocationInput, ItemPlan, plan_item
+from crossdock.gateway.inventory.store import POLICY_COLUMNS, POSITION_COLUMNS, write_positions
+from crossdock.gateway.store import schema as t
+from crossdock.gateway.store.engine import is_postgres
+
+__all__ = ["RunReport", "run_planning", "refresh_positions", "load_inputs", "policy_of", "position_row"]
+
+_KINDS = {kind.value: kind for kind in MovementKind}
+_MOVEMENT_COLUMNS = (t.inv_movements.c.item_location_id, t.inv_movements.c.id, t.inv_movements.c.kind,
+                     t.inv_movements.c.quantity, t.inv_movements.c.effective, t.inv_movements.c.period_start,
+                     t.inv_movements.c.due, t.inv_movements.c.order_ref, t.inv_movements.c.document_id,
+                     t.inv_movements.c.document_type, t.inv_movements.c.business_key, t.inv_movements.c.line,
+                     t.inv_movements.c.idempotency_key)
+#: reported periods older than this cannot matter (longest demand window, bullwhip window)
+_PERIOD_LOOKBACK_DAYS = max(366, DEFAULT_PERIOD_DAYS * DEFAULT_PERIODS)
+
+
+@dataclass
+class RunReport:
+    """What a planning run did (also stored in ``inv_runs``)."""
+
+    supplier_id: int | None
+    today: date
+    item_locations: int = 0
+    positions_written: int = 0
+    proposals: int = 0
+    proposals_new: int = 0
+    superseded: int = 0
+    issues: int = 0
+    duration_s: float = 0.0
+    load_s: float = 0.0
+    plan_s: float = 0.0
+    write_s: float = 0.0
+
+
+# ---------------------------------------------------------------------------------- policies
+
+
+@dataclass
+class _Policies:
+    """One ReplenishmentPolicy per distinct policy row (most item-locations share a few)."""
+
+    cache: dict[tuple, ReplenishmentPolicy | None] = field(default_factory=dict)
+
+    def get(self, row: Row) -> ReplenishmentPolicy:
+        values = tuple(row._mapping[c] for c in POLICY_COLUMNS)
+        policy = self.cache.get(values)
+        if policy is None:
+            policy = self.cache[values] = policy_of(row._mapping)
+        return policy
+
+
+def policy_of(values: Mapping[str, Any]) -> ReplenishmentPolicy:
+    """The engine's policy for an item-location row; without a method, a tracking policy (the
+    position and flags are computed, the proposal is ignored)."""
+    if values["method"] is None:
+        return ReplenishmentPolicy("reorder_point", reorder_point=Decimal(0),
+                                   demand_window_days=values["demand_window_days"] or 56,
+                                   horizon_days=values["horizon_days"] or 28)
+    return ReplenishmentPolicy(**{c: values[c] for c in POLICY_COLUMNS})
+
+
+# ----------------------------------------------------------------------------------- loading
+
+
+def _key(row: Row) -> ItemLocationKey:
+    """Engine keys are the item-location id and the location id (the bullwhip pools locations)."""
+    return ItemLocationKey(str(row.id), str(row.location_id))
+
+
+def _movements(conn: Connection, rows: Sequence[Row]) -> dict[int, list[Movement]]:
+    keys = {r.id: _key(r) for r in rows}
+    by_il: dict[int, list[Movement]] = {r.id: [] for r in rows}
+    stored = Movement.stored
+    kinds = _KINDS
+    found = conn.execute(select(*_MOVEMENT_COLUMNS).where(t.inv_movements.c.item_location_id.in_(list(keys)))
+                         .order_by(t.inv_movements.c.item_location_id, t.inv_movements.c.id))
+    for il_id, seq, kind, qty, effective, period_start, due, order_ref, doc_id, doc_type, business_key, line, ikey in found:
+        key = keys[il_id]
+        source = DocumentRef("" if doc_id is None else str(doc_id), doc_type, business_key, line)
+        by_il[il_id].append(stored(kinds[kind], key, qty, effective, source, order_ref, due, period_start, seq, ikey))
+    return by_il
+
+
+def _forecasts(conn: Connection, ids: Sequence[int]) -> dict[int, list[ForecastBucket]]:
+    if not ids:
+        return {}
+    f = t.inv_forecasts
+    out: dict[int, list[ForecastBucket]] = {}
+    for il_id, start, end, qty, firm in conn.execute(
+            select(f.c.item_location_id, f.c.period_start, f.c.period_end, f.c.quantity, f.c.firm)
+            .where(f.c.item_location_id.in_(ids))):
+        out.setdefault(il_id, []).append(ForecastBucket(start, end, qty, firm))
+    return out
+
+
+def _periods(conn: Connection, location_ids: Iterable[int], today: date,
+             cache: dict[int, tuple[Period, ...]]) -> dict[int, tuple[Period, ...]]:
+    wanted = sorted(set(location_ids) - cache.keys())
+    if wanted:
+        p = t.inv_reported_periods
+        found: dict[int, list[Period]] = {location: [] for location in wanted}
+        since = today - timedelta(days=_PERIOD_LOOKBACK_DAYS)
+        for start in range(0, len(wanted), 1000):
+            for location, first, last in conn.execute(
+                    select(p.c.location_id, p.c.period_start, p.c.period_end)
+                    .where(p.c.location_id.in_(wanted[start:start + 1000]), p.c.period_end >= since)):
+                found[location].append(Period(first, last))
+        cache.update({location: tuple(periods) for location, periods in found.items()})
+    return cache
+
+
+def load_inputs(conn: Connection, rows: Sequence[Row], today: date, *, policies: _Policies | None = None,
+                periods: dict[int, tuple[Period, ...]] | None = None) -> list[ItemLocationInput]:
+    """Engine inputs for item-location rows (keys: ``(str(item-location id), str(location id))``).
+
+    Args:
+        conn: connection.
+        rows: ``inv_item_locations`` rows.
+        today: planning date (bounds the reported periods read).
+        policies: a policy cache shared across chunks.
+        periods: a reported-period cache per location shared across chunks.
+
+    Returns:
+        One input per row, in row order.
+    """
+    policies = policies or _Policies()
+    periods = periods if periods is not None else {}
+    movements = _movements(conn, rows)
+    forecasts = _forecasts(conn, [r.id for r in rows if r.use_forecast])
+    _periods(conn, (r.location_id for r in rows), today, periods)
+    return [ItemLocationInput(_key(r), policies.get(r), tuple(movements[r.id]),
+                              tuple(forecasts.get(r.id, ())), periods.get(r.location_id, ()),
+                              supplier_id=str(r.supplier_id))
+            for r in rows]
+
+
+# ---------------------------------------------------------------------------------- writing
+
+
+def _r(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def position_row(il_id: int, plan: ItemPlan, planned: bool, today: date) -> dict[str, Any]:
+    """The materialised position of a plan (the columns of :data:`POSITION_COLUMNS`)."""
+    lv, pos = plan.levels, plan.position
+    return {
+        "id": il_id, "planned_on": today, "on_hand": pos.on_hand, "in_transit": pos.in_transit,
+        "on_order": pos.on_order, "avg_daily": round(lv.avg_daily, 4), "days_of_supply": round(lv.days_of_supply, 2),
+        "min_level": _r(lv.min_level) if planned else None, "max_level": _r(lv.max_level) if planned else None,
+        "reorder_level": _r(lv.trigger) if planned else None, "target_level": _r(lv.target) if planned else None,
+        "stockout_date": plan.stockout_date, "flags": ",".join(sorted(f.value for f in plan.flags)),
+        "demand_source": plan.demand_source.value,
+    }
+
+
+def _changed(row: Row, new: Mapping[str, Any]) -> bool:
+    current = row._mapping
+    return any(current[c] != new[c] for c in POSITION_COLUMNS)
+
+
+def _proposal_row(il: Row, plan: ItemPlan, now: datetime) -> dict[str, Any]:
+    p = plan.proposal
+    assert p is not None
+    return {"item_location_id": il.id, "supplier_id": il.supplier_id, "state": "open", "quantity": p.quantity,
+            "needed_by": p.needed_by, "order_by": p.order_by, "expedite": p.expedite,
+            "reasons": [{"code": r.code.value, "date": r.date.isoformat()} for r in p.reasons],
+            "flags": ",".join(sorted(f.value for f in p.flags)), "projected_balance": round(p.projected_balance, 4),
+            "trigger_level": round(p.trigger, 4), "target_level": round(p.target, 4), "created_at": now}
+
+
+def _reconcile_proposals(conn: Connection, rows: Sequence[Row], plans: Sequence[ItemPlan], now: datetime,
+                         report: RunReport) -> None:
+    pr = t.inv_proposals
+    ids = [r.id for r in rows]
+    open_rows = {r.item_location_id: r for r in conn.execute(
+        select(pr.c.id, pr.c.item_location_id, pr.c.quantity, pr.c.needed_by)
+        .where(pr.c.item_location_id.in_(ids), pr.c.state == "open"))}
+    stale: list[int] = []
+    fresh: list[dict[str, Any]] = []
+    for il, plan in zip(rows, plans):
+        proposal = plan.proposal if il.method is not None else None
+        current = open_rows.get(il.id)
+        if proposal is not None:
+            report.proposals += 1
+        if current is not None and proposal is not None and (
+                current.quantity == proposal.quantity and current.needed_by == proposal.needed_by):
+            continue
+        if current is not None:
+            stale.append(current.id)
+        if proposal is not None:
+            fresh.append(_proposal_row(il, plan, now))
+    if stale:
+        conn.execute(update(pr).where(pr.c.id.in_(stale), pr.c.state == "open")
+                     .values(state="superseded", decided_at=now, decided_by="planner"))
+    if fresh:
+        conn.execute(insert(pr), fresh)
+    report.superseded += len(stale)
+    report.proposals_new += len(fresh)
+
+
+def _plan_rows(rows: Sequence[Row], inputs: Sequence[ItemLocationInput], today: date,
+               report: RunReport) -> tuple[list[ItemPlan], list[dict[str, Any]]]:
+    plans: list[ItemPlan] = []
+    changed: list[dict[str, Any]] = []
+    for row, item in zip(rows, inputs):
+        plan = plan_item(item, today)
+        plans.append(plan)
+        report.issues += len(plan.issues)
+        new = position_row(row.id, plan, row.method is not None, today)
+        if _changed(row, new):
+            changed.append(new)
+    return plans, changed
+
+
+def refresh_positions(conn: Connection, il_ids: Iterable[int], today: date) -> int:
+    """Recompute and write the positions of some item-locations (no proposals), in the caller's
+    transaction: the apply stage calls it for what a document touched.
+
+    Returns:
+        Positions written.
+    """
+    il = t.inv_item_locations
+    wanted = sorted(set(il_ids))
+    written = 0
+    for start in range(0, len(wanted), 2000):
+        rows = conn.execute(select(il).where(il.c.id.in_(wanted[start:start + 2000]))
+                            .order_by(il.c.item_code, il.c.location_code)).all()
+        report = RunReport(None, today)
+        _plans, changed = _plan_rows(rows, load_inputs(conn, rows, today), today, report)
+        write_positions(conn, changed)
+        written += len(changed)
+    return written
+
+
+# ------------------------------------------------------------------------------------- runs
+
+
+def _suppliers(engine: Engine, supplier_id: int | None) -> list[int]:
+    if supplier_id is not None:
+        return [supplier_id]
+    with engine.connect() as conn:
+        return list(conn.execute(select(t.inv_item_locations.c.supplier_id).distinct()
+                                 .order_by(t.inv_item_locations.c.supplier_id)).scalars())
+
+
+def _chunk(conn: Connection, supplier_id: int, after: tuple[str, str] | None, size: int) -> list[Row]:
+    il = t.inv_item_locations
+    query = select(il).where(il.c.supplier_id == supplier_id).order_by(il.c.item_code, il.c.location_code).limit(size)
+    if after is not None:
+        query = query.where(tuple_(il.c.item_code, il.c.location_code) > tuple_(*after))
+    if is_postgres(conn):
+        query = query.with_for_update(of=il)
+    return conn.execute(query).all()
+
+
+@dataclass
+class _Bullwhip:
+    """Inputs of the item being planned, carried across chunk boundaries until its last location."""
+
+    item_id: int | None = None
+    inputs: list[ItemLocationInput] = field(default_factory=list)
+    done: list[tuple[int, float | None, int | None]] = field(default_factory=list)
+
+    def add(self, item_id: int, item: ItemLocationInput, today: date) -> None:
+        if item_id != self.item_id:
+            self.flush(today)
+            self.item_id = item_id
+        self.inputs.append(item)
+
+    def flush(self, today: date) -> None:
+        if self.item_id is None or not self.inputs:
+            return
+        rows = [m for i in self.inputs for m in i.movements if m.kind in _BULLWHIP_KINDS]
+        reported = {i.key.location_id: i.reported_periods for i in self.inputs}
+        indicator = bullwhip(rows, rows, today, reported_periods=reported)
+        self.done.append((self.item_id, indicator.ratio if indicator else None,
+                          indicator.periods if indicator else None))
+        self.inputs = []
+
+    def write(self, conn: Connection) -> None:
+        for item_id, ratio, periods in self.done:
+            conn.execute(update(t.inv_items).where(t.inv_items.c.id == item_id)
+                         .values(bullwhip=None if ratio is None else round(ratio, 4), bullwhip_periods=periods))
+        self.done = []
+
+
+_BULLWHIP_KINDS = frozenset({MovementKind.SALE, MovementKind.ON_ORDER, MovementKind.CANCELLED})
+
+
+def run_planning(engine: Engine, today: date, *, supplier_id: int | None = None, reason: str = "manual",
+                 chunk_size: int = 5000, now: datetime | None = None) -> RunReport:
+    """Plan every item-location of one supplier (or of all), store positions and proposals.
+
+    Args:
+        engine: the database (one transaction per chunk).
+        today: planning date.
+        supplier_id: the supplier, or None for every supplier.
+        reason: ``documents``, ``schedule`` or ``manual`` (recorded in ``inv_runs``).
+        chunk_size: item-locations per transaction.
+        now: timestamps (default: the clock).
+
+    Returns:
+        Counts and timings.
+    """
+    started = time.perf_counter()
+    now = now or datetime.now(UTC)
+    report = RunReport(supplier_id, today)
+    policies = _Policies()
+    periods: dict[int, tuple[Period, ...]] = {}
+    for supplier in _suppliers(engine, supplier_id):
+        _run_supplier(engine, supplier, today, now, chunk_size, report, policies, periods)
+    report.duration_s = time.perf_counter() - started
+    with engine.begin() as conn:
+        conn.execute(t.inv_runs.insert().values(
+            supplier_id=supplier_id, trigger=reason, today=today, started_at=now, duration_s=report.duration_s,
+            item_locations=report.item_locations, proposals=report.proposals, issues=report.issues))
+    return report
+
+
+def _run_supplier(engine: Engine, supplier: int, today: date, now: datetime, chunk_size: int, report: RunReport,
+                  policies: _Policies, periods: dict[int, tuple[Period, ...]]) -> None:
+    after: tuple[str, str] | None = None
+    whip = _Bullwhip()
+    while True:
+        with engine.begin() as conn:
+            mark = time.perf_counter()
+            rows = _chunk(conn, supplier, after, chunk_size)
+            if not rows:
+                whip.flush(today)
+                whip.write(conn)
+                return
+            inputs = load_inputs(conn, rows, today, policies=policies, periods=periods)
+            loaded = time.perf_counter()
+            plans, changed = _plan_rows(rows, inputs, today, report)
+            for row, item in zip(rows, inputs):
+                whip.add(row.item_id, item, today)
+            planned = time.perf_counter()
+            write_positions(conn, changed)
+            _reconcile_proposals(conn, rows, plans, now, report)
+            whip.write(conn)
+            report.item_locations += len(rows)
+            report.positions_written += len(changed)
+            report.load_s += loaded - mark
+            report.plan_s += planned - loaded
+            report.write_s += time.perf_counter() - planned
+            after = (rows[-1].item_code, rows[-1].location_code)
+
