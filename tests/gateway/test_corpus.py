@@ -1,6 +1,8 @@
 """Each kind of real corpus file through the embedded hub: a final status, documents, acks.
 
-Senders are registered on the fly from each file's ISA (the corpus partners are not ours). The
+Senders are registered on the fly from each file's ISA (the corpus partners are not ours), and
+each file's receiver as an identity of a host partner (a receiver that is not ours would be
+refused with TA1 008, see ``test_receivers.py``). The
 expectation is the gateway's, not the mapping's: every file ends in a final status (never
 ``dead``: nothing crashes; demo files that reuse a sender's ISA13 are rightly ``duplicate``), each accepted set yields a stored document or a recorded mapping
 failure, and every accepted non-acknowledgement group gets its 997/999.
@@ -19,7 +21,7 @@ from sqlalchemy import func, select
 from crossdock.adapters.x12 import iter_interchanges
 from crossdock.gateway.hub import open_hub
 from crossdock.gateway.ingest import IngestRequest, ingest
-from crossdock.gateway.partners import AgreementConfig, IdentitySpec, create_partner, partner_by_identity
+from crossdock.gateway.partners import AgreementConfig, IdentitySpec, create_partner, isa_identity, partner_by_identity
 from crossdock.gateway.store import schema as t
 
 SETS = ("850", "855", "856", "810", "846", "852", "830", "860", "997")
@@ -47,9 +49,14 @@ def test_corpus_files_reach_final_states(corpus_dir: Path, tmp_path: Path) -> No
     try:
         for path in _valid_files(corpus_dir):
             data = path.read_bytes()
-            senders = {f"{r.sender[0]}:{r.sender[1]}" for r in iter_interchanges(data)}
+            envelopes = [(isa_identity(*r.sender), isa_identity(*r.receiver)) for r in iter_interchanges(data)]
             with engine.begin() as conn:
-                for sender in senders:
+                for sender, receiver in envelopes:
+                    # the file's receiver plays our hub (a host identity; it may send in another file)
+                    if partner_by_identity(conn, "isa", receiver) is None:
+                        create_partner(conn, code=uuid.uuid4().hex[:10], name=receiver, kind="host",
+                                       identities=[IdentitySpec(kind="isa", value=receiver)],
+                                       agreements=[("*", "inbound", AgreementConfig())])
                     if partner_by_identity(conn, "isa", sender) is None:
                         create_partner(conn, code=uuid.uuid4().hex[:10], name=sender,
                                        identities=[IdentitySpec(kind="isa", value=sender)],

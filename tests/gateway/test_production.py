@@ -8,6 +8,7 @@ goes through the sweeper; dramatiq's maintenance pass is never relied on.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -23,7 +24,7 @@ import httpx
 import pytest
 import redis
 from gwhelpers import EXAMPLES, KEYS, add_partners, count, interchange, po_set, stages, wait_final, wait_outbound
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from crossdock.gateway.partners import partner_by_code
 from crossdock.gateway.store import schema as t
@@ -222,3 +223,94 @@ def test_sixteen_concurrent_allocators_never_reuse(services) -> None:
         thread.join()
     numbers = [n for block in results for n in block]
     assert len(numbers) == 16 * 25 * 3 == len(set(numbers))
+
+
+def _control_numbers(payload: bytes) -> tuple[str, str, str]:
+    """(ISA13, GS06, ST02) of a one-group, one-set interchange (delimiters from the ISA)."""
+    element, terminator = payload[3:4], payload[105:106]
+    segments = {s.split(element)[0].strip(): s.split(element) for s in payload.split(terminator) if s.strip()}
+    return segments[b"ISA"][13].decode(), segments[b"GS"][6].decode(), segments[b"ST"][2].decode()
+
+
+def test_sixteen_concurrent_renders_never_share_control_numbers(services) -> None:
+    """F21 at the render level: 16 threads render X12 for one partner at once; every ISA13, GS06
+    and ST02 in the delivered bytes is distinct."""
+    from crossdock.gateway.ingest import IngestRequest, ingest
+    from crossdock.gateway.runtime import build_runtime
+    from crossdock.gateway.settings import load_settings
+    from crossdock.gateway.workflow.runner import run_work
+
+    engine = services["engine"]
+    url = engine.url.render_as_string(hide_password=False)
+    runtime = build_runtime(load_settings(database_url=url, workflow={"worker_threads": 16}))
+    with engine.connect() as conn:
+        host, globex = partner_by_code(conn, "host"), partner_by_code(conn, "globex")
+    tag = uuid.uuid4().hex[:8]
+    work = []
+    for index in range(16):
+        document = {"document_type": "purchase_order", "po_number": f"PO-F21-{tag}-{index}",
+                    "lines": [{"line_number": "1", "quantity": {"value": "1", "unit": "EA"}}]}
+        result = ingest(runtime.engine, IngestRequest(json.dumps(document).encode(), "http", host, globex,
+                                                      content_type="application/json"))
+        work.append((result.message_id, result.work_id))
+    barrier = threading.Barrier(16)
+
+    def render(work_id: int) -> None:
+        barrier.wait()
+        run_work(runtime, work_id)
+
+    threads = [threading.Thread(target=render, args=(work_id,)) for _, work_id in work]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        payloads = []
+        with engine.connect() as conn:
+            for message_id, _ in work:
+                payloads += conn.execute(select(t.payloads.c.data).join(
+                    t.messages, t.messages.c.sha256 == t.payloads.c.sha256).where(
+                    t.messages.c.parent_id == message_id, t.messages.c.document_kind == "850")).scalars().all()
+    finally:
+        runtime.close()
+    numbers = [_control_numbers(payload) for payload in payloads]
+    assert len(numbers) == 16
+    for kind, values in zip(("ISA13", "GS06", "ST02"), zip(*numbers)):
+        assert len(set(values)) == 16, (kind, sorted(values))
+
+
+def _children(parent_pid: int, want: int, *, without: frozenset[int] = frozenset(), timeout: float = 60.0) -> list[int]:
+    psutil = pytest.importorskip("psutil")
+    deadline = time.monotonic() + timeout
+    pids: list[int] = []
+    while time.monotonic() < deadline:
+        pids = [c.pid for c in psutil.Process(parent_pid).children() if c.is_running()
+                and c.status() != psutil.STATUS_ZOMBIE and c.pid not in without]
+        if len(pids) >= want:
+            return pids
+        time.sleep(0.2)
+    pytest.fail(f"worker supervisor has {pids}, wanted {want} children")
+
+
+def test_worker_processes_are_supervised(services) -> None:
+    """``crossdock worker --processes 2``: two consuming children; one killed is replaced; SIGTERM
+    stops them all."""
+    psutil = pytest.importorskip("psutil")
+    engine = services["engine"]
+    log = open(services["root"] / f"supervisor-{uuid.uuid4().hex[:6]}.log", "wb")
+    parent = subprocess.Popen([*CROSSDOCK, "worker", "--processes", "2", "--threads", "2"], env=services["env"],
+                              stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        first = _children(parent.pid, 2)
+        number, body = _po_number("PROC")
+        assert wait_final(engine, _post(services, body).json()["id"], timeout=60) == "accepted"
+        os.kill(first[0], signal.SIGKILL)
+        replaced = _children(parent.pid, 1, without=frozenset(first))
+        parent.terminate()
+        assert parent.wait(timeout=60) == 0
+        assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+                       for pid in [first[1], *replaced])
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait(timeout=10)

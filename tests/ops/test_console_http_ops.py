@@ -115,10 +115,14 @@ def test_forms_need_csrf_and_replay_after_fix(console) -> None:
 
 def test_replay_many_and_add_rule(console) -> None:
     cookies, csrf = console.ops
-    response = console.post("/ops/messages/replay", data={"_csrf": csrf, "ids": [console.ids["po"], "missing"]},
+    response = console.post("/ops/messages/replay", data={"_csrf": csrf, "ids": [console.ids["po"], "missing"],
+                                                          "search": "partner=acme&cursor=x&evil=1"},
                             headers=cookies, follow_redirects=False)
     assert response.status_code == 303
-    assert "1 of 2 message(s) queued" in parse_qs(urlparse(response.headers["location"]).query)["flash"][0]
+    back = urlparse(response.headers["location"])
+    assert back.path == "/ops/messages" and parse_qs(back.query)["partner"] == ["acme"]
+    assert "evil" not in back.query and "cursor" not in back.query
+    assert "1 of 2 message(s) queued" in parse_qs(back.query)["flash"][0]
     wait_final(console.hub.runtime.engine, console.ids["po"])
     added = console.post("/ops/alerts/rules", data={"_csrf": csrf, "name": "acme failures", "kind":
                                                     "failures_per_hour", "threshold": "3", "partner": "acme",

@@ -24,6 +24,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "keys",
     "users",
     "status",
+    "items",
+    "replenish",
 )
 
 

@@ -23,6 +23,10 @@ from crossdock.gateway.store import schema as t
 
 __all__ = ["MessageView", "message_view", "LocatedIssue", "Related", "partner_codes", "is_resolved"]
 
+#: business keys naming a purchase order (an ASN lists every PO it ships)
+_PO_KEYS = ("po_number", "po_numbers")
+MAX_RELATED = 50
+
 
 @dataclass(frozen=True, slots=True)
 class LocatedIssue:
@@ -148,6 +152,30 @@ def _related(conn: Connection, document_ids: list[int]) -> list[Related]:
                     tuple(sorted(keys.get(doc.id, ())))) for doc in sorted(docs, key=lambda r: r.id)]
 
 
+def _same_po(conn: Connection, documents: list[dict[str, Any]]) -> list[Related]:
+    """Documents of the same partner naming the same PO number (850, 855, 856, 810, 860 …).
+
+    Stored links only exist where the apply stage made them; the PO number relates the whole
+    order-to-cash chain either way.
+    """
+    k, d = t.document_keys, t.documents
+    own = {doc["id"] for doc in documents}
+    related: dict[int, Related] = {}
+    for doc in documents:
+        numbers = [v for name, v in doc["keys"].items() if name in _PO_KEYS]
+        if not numbers or doc.get("partner_id") is None:
+            continue
+        rows = conn.execute(select(d.c.id, d.c.document_type, d.c.message_id, d.c.status, k.c.value)
+                            .join(k, k.c.document_id == d.c.id)
+                            .where(k.c.name.in_(_PO_KEYS), k.c.value.in_(numbers),
+                                   d.c.partner_id == doc["partner_id"], d.c.id.not_in(own))
+                            .order_by(d.c.id).limit(MAX_RELATED)).all()
+        for row in rows:
+            related.setdefault(row.id, Related(f"same PO {row.value}", row.id, row.document_type, row.message_id,
+                                               row.status, (("po_number", row.value),)))
+    return list(related.values())
+
+
 def _bodies(conn: Connection, message_id: str) -> dict[int, str]:
     d = t.documents
     out = {}
@@ -189,6 +217,11 @@ def _notes(conn: Connection, message_id: str) -> list[dict[str, Any]]:
         select(n).where(n.c.message_id == message_id).order_by(n.c.id))]
 
 
+def _merge(linked: list[Related], by_po: list[Related]) -> tuple[Related, ...]:
+    seen = {r.document_id for r in linked}
+    return tuple(linked + [r for r in by_po if r.document_id not in seen])
+
+
 def is_resolved(notes: list[dict[str, Any]], updated_at) -> bool:
     """Resolved when the last ``resolved`` note is not older than the message's last change."""
     marks = [n["at"] for n in notes if n["action"] == "resolved"]
@@ -221,7 +254,8 @@ def message_view(conn: Connection, message_id: str) -> MessageView:
     return MessageView(
         message=detail, partner=codes.get(detail["partner_id"]), recipient=codes.get(detail["recipient_id"]),
         timeline=_timeline(detail["events"]), raw=raw, issues=tuple(issues), documents=tuple(documents),
-        related=tuple(_related(conn, [d["id"] for d in documents])), acks=_acks(conn, detail),
+        related=_merge(_related(conn, [d["id"] for d in documents]), _same_po(conn, documents)),
+        acks=_acks(conn, detail),
         outbound=tuple(outbound), deliveries=tuple(own_attempts or deliveries), notes=tuple(notes),
         parent_id=detail.get("parent_id"), resolved=is_resolved(notes, detail["updated_at"]),
         error_lines=frozenset(i.line for i in issues if i.line is not None))

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from litestar import Request, Router, get, post
 from litestar.di import NamedDependency
@@ -55,6 +55,8 @@ STATUSES = ("received", "processing", "replaying", "retrying", "accepted", "part
             "duplicate", "failed", "dead", "queued", "delivered", "stored")
 DOCUMENT_TYPES = ("850", "855", "856", "810", "846", "852", "830", "860", "997", "999", "TA1")
 FormData = URLEncodedBody[dict[str, Any]]
+SEARCH_FIELDS = ("key", "key_kind", "control", "control_kind", "partner", "direction", "status", "document_type",
+                 "from", "to")
 
 
 def template_helpers() -> dict[str, Any]:
@@ -97,7 +99,8 @@ def _page(request: Request, template: str, status_code: int = 200, **context: An
 
 
 def _back(path: str, flash: str) -> Redirect:
-    return Redirect(f"{path}?{urlencode({'flash': flash[:300]})}", status_code=303)
+    joiner = "&" if "?" in path else "?"
+    return Redirect(f"{path}{joiner}{urlencode({'flash': flash[:300]})}", status_code=303)
 
 
 @get("/", sync_to_thread=True, name="ops:overview")
@@ -141,9 +144,19 @@ def replay_many(request: Request, principal: NamedDependency[Principal], data: F
     try:
         results = actions.replay_messages(_runtime(request), ids, actor=principal.actor, comment=data.get("comment"))
     except CrossdockError as exc:
-        return _back("/ops/messages", exc.message)
+        return _back(_search_path(data), exc.message)
     done = sum(1 for r in results if r.error is None)
-    return _back("/ops/messages", f"{done} of {len(results)} message(s) queued for replay")
+    return _back(_search_path(data), f"{done} of {len(results)} message(s) queued for replay")
+
+
+def _detail_path(message_id: str) -> str:
+    return f"/ops/messages/{quote(message_id, safe='')}"
+
+
+def _search_path(data: dict[str, Any]) -> str:
+    """Back to the search the operator came from (its filters, never another site)."""
+    params = {k: v for k, v in parse_qsl(str(data.get("search") or "")) if k in SEARCH_FIELDS}
+    return f"/ops/messages?{urlencode(params)}" if params else "/ops/messages"
 
 
 @post("/messages/{message_id:str}/replay", sync_to_thread=True, name="ops:replay")
@@ -152,7 +165,7 @@ def replay_one(request: Request, principal: NamedDependency[Principal], message_
     results = actions.replay_messages(_runtime(request), [message_id], actor=principal.actor,
                                       comment=data.get("comment"))
     result = results[0] if results else actions.ActionResult(message_id, "not_found", "MESSAGE_NOT_FOUND")
-    return _back(f"/ops/messages/{message_id}", f"replay: {result.error or result.status}")
+    return _back(_detail_path(message_id), f"replay: {result.error or result.status}")
 
 
 @post("/messages/{message_id:str}/retry", sync_to_thread=True, name="ops:retry")
@@ -162,8 +175,8 @@ def retry_one(request: Request, principal: NamedDependency[Principal], message_i
         result = actions.retry_delivery(_runtime(request), message_id, actor=principal.actor,
                                         comment=data.get("comment"))
     except CrossdockError as exc:
-        return _back(f"/ops/messages/{message_id}", f"{exc.code}: {exc.message}")
-    return _back(f"/ops/messages/{message_id}", f"delivery queued again: {result.status}")
+        return _back(_detail_path(message_id), f"{exc.code}: {exc.message}")
+    return _back(_detail_path(message_id), f"delivery queued again: {result.status}")
 
 
 @post("/messages/{message_id:str}/resolve", sync_to_thread=True, name="ops:resolve")
@@ -172,8 +185,8 @@ def resolve_one(request: Request, principal: NamedDependency[Principal], message
     try:
         actions.resolve(_runtime(request), message_id, actor=principal.actor, comment=data.get("comment") or "")
     except CrossdockError as exc:
-        return _back(f"/ops/messages/{message_id}", f"{exc.code}: {exc.message}")
-    return _back(f"/ops/messages/{message_id}", "marked resolved")
+        return _back(_detail_path(message_id), f"{exc.code}: {exc.message}")
+    return _back(_detail_path(message_id), "marked resolved")
 
 
 @get("/acks", sync_to_thread=True, name="ops:acks")
@@ -205,7 +218,7 @@ def alerts_page(request: Request) -> Template:
 
 
 @post("/alerts/rules", sync_to_thread=True, name="ops:add-rule")
-def add_rule(request: Request, principal: NamedDependency[Principal], data: FormData) -> Redirect:
+def add_rule(request: Request, data: FormData) -> Redirect:
     fields = {k: v for k, v in data.items() if k in ("name", "kind", "threshold", "window_s", "partner",
                                                      "webhook_url", "webhook_secret") and v not in ("", None)}
     emails = [e.strip() for e in str(data.get("email_to") or "").split(",") if e.strip()]
