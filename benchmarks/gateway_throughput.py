@@ -9,10 +9,18 @@ Scenarios (run against PostgreSQL + Redis with one ``crossdock serve`` API proce
 "Fully processed" = the message reached a final status with its 997 queued and its orders
 recorded (ingested → acknowledged → applied). Latency is the client-side POST round trip.
 
+The machine is shared, so every run also prints what it competed with: the load average before
+and after, the machine's CPU use, and the CPU seconds our own processes (API, workers) spent.
+``docs per CPU-s`` (documents / our processes' CPU seconds) is the CPU-normalized figure, and
+``calibration`` (CPU ms for a fixed pure-Python loop, ~100 ms on an idle modern core) says how
+fast a core was at that moment. The load generator is 16 threads on stdlib keep-alive
+``http.client`` connections (cheap, so it steals little CPU from what it measures).
+
 Usage::
 
     python benchmarks/gateway_throughput.py [--duration 60] [--orders 20000] [--mode both|production|embedded]
-        [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test] [--redis redis://127.0.0.1:6379/0]
+        [--processes 1] [--threads 4] [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test]
+        [--redis redis://127.0.0.1:6379/0]
 
 Targets on 2 cores: (a) >= 300 docs/s with p99 ingest <= 100 ms; (b) >= 1,000 docs/s;
 embedded (a) >= 100 docs/s. No assertion: this prints what it measures.
@@ -21,6 +29,7 @@ embedded (a) >= 100 docs/s. No assertion: this prints what it measures.
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import socket
 import statistics
@@ -33,6 +42,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import psutil
 from sqlalchemy import create_engine, func, select, text
 
 from crossdock.gateway.partners import AgreementConfig, IdentitySpec, create_partner
@@ -111,25 +121,77 @@ def drain(engine, expected_docs: int, started: float, timeout: float) -> float:
     return time.monotonic()
 
 
-def scenario_a(base: str, engine, duration: float, clients: int = 16) -> None:
+def calibration_ms() -> float:
+    """CPU milliseconds for a fixed pure-Python loop: how fast a core is right now."""
+    began = time.process_time()
+    total = 0
+    for i in range(2_000_000):
+        total += i & 7
+    return (time.process_time() - began) * 1000
+
+
+class Usage:
+    """CPU seconds of our processes and of the whole machine over one scenario, plus the load."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self._processes = [psutil.Process(pid) for pid in pids]
+        self.load_before = os.getloadavg()[0]
+        self.calibration = calibration_ms()
+        self._ours = self._cpu()
+        self._machine = psutil.cpu_times()
+        self._began = time.monotonic()
+
+    def _cpu(self) -> float:
+        total = 0.0
+        for process in self._processes:
+            with process.oneshot():
+                times = process.cpu_times()
+                total += times.user + times.system
+                for child in process.children(recursive=True):
+                    child_times = child.cpu_times()
+                    total += child_times.user + child_times.system
+        return total
+
+    def report(self, docs: int) -> str:
+        ours = self._cpu() - self._ours
+        wall = time.monotonic() - self._began
+        machine = psutil.cpu_times()
+        busy = sum(getattr(machine, f) - getattr(self._machine, f) for f in ("user", "system", "nice", "irq", "softirq"))
+        return (f"      load {self.load_before:.1f} -> {os.getloadavg()[0]:.1f}, machine CPU {busy / wall:.2f} of "
+                f"{psutil.cpu_count()} cores, our processes {ours:.1f} CPU-s = {docs / ours if ours else 0:.0f} docs "
+                f"per CPU-s, calibration {self.calibration:.0f} ms")
+
+
+def post_raw(connection: http.client.HTTPConnection, body: bytes) -> int:
+    connection.request("POST", "/api/v1/messages", body=body,
+                       headers={"X-Api-Key": KEY, "Content-Type": "application/edi-x12"})
+    response = connection.getresponse()
+    response.read()
+    return response.status
+
+
+def scenario_a(base: str, engine, duration: float, pids: list[int], clients: int = 16) -> None:
     latencies: list[float] = []
     errors = [0]
     counter = iter(range(1, 10**9))
     lock = threading.Lock()
+    host, port = base.removeprefix("http://").split(":")
+    usage = Usage(pids)
     stop_at = time.monotonic() + duration
 
     def client() -> None:
-        with httpx.Client(base_url=base, headers={"X-Api-Key": KEY}, timeout=30) as http:
-            while time.monotonic() < stop_at:
-                with lock:
-                    control = next(counter)
-                body = interchange(control, [po_set(1, f"PO-A-{control}")])
-                began = time.perf_counter()
-                response = http.post("/api/v1/messages", content=body)
-                elapsed = time.perf_counter() - began
-                with lock:
-                    latencies.append(elapsed)
-                    errors[0] += response.status_code != 202
+        connection = http.client.HTTPConnection(host, int(port), timeout=60)
+        while time.monotonic() < stop_at:
+            with lock:
+                control = next(counter)
+            body = interchange(control, [po_set(1, f"PO-A-{control}")])
+            began = time.perf_counter()
+            status = post_raw(connection, body)
+            elapsed = time.perf_counter() - began
+            with lock:
+                latencies.append(elapsed)
+                errors[0] += status != 202
+        connection.close()
 
     started = time.monotonic()
     threads = [threading.Thread(target=client) for _ in range(clients)]
@@ -138,20 +200,22 @@ def scenario_a(base: str, engine, duration: float, clients: int = 16) -> None:
     for thread in threads:
         thread.join()
     posted = len(latencies)
-    finished = drain(engine, posted, started, timeout=600)
+    finished = drain(engine, posted, started, timeout=900)
     docs, _ = processed_documents(engine)
     quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [latencies[0]] * 99
     print(f"  (a) {clients} clients x {duration:.0f}s: {posted} posted ({errors[0]} non-202), ingest "
           f"{posted / duration:.0f}/s, p50 {quantiles[49] * 1000:.1f} ms, p99 {quantiles[98] * 1000:.1f} ms; "
           f"{docs} docs fully processed in {finished - started:.1f}s = {docs / (finished - started):.0f} docs/s")
+    print(usage.report(docs))
 
 
-def scenario_b(base: str, engine, orders: int) -> None:
+def scenario_b(base: str, engine, orders: int, pids: list[int]) -> None:
     before, _ = processed_documents(engine)
+    usage = Usage(pids)
     body = interchange(999_000_001, [po_set(i % 10_000 + 1, f"PO-B-{i}") for i in range(orders)])
     started = time.monotonic()
     began = time.perf_counter()
-    response = httpx.post(f"{base}/api/v1/messages", content=body, headers={"X-Api-Key": KEY}, timeout=120)
+    response = httpx.post(f"{base}/api/v1/messages", content=body, headers={"X-Api-Key": KEY}, timeout=600)
     ingest_ms = (time.perf_counter() - began) * 1000
     finished = drain(engine, before + orders, started, timeout=1800)
     docs, _ = processed_documents(engine)
@@ -159,6 +223,7 @@ def scenario_b(base: str, engine, orders: int) -> None:
     print(f"  (b) one interchange, {orders} orders, {len(body) / 1e6:.1f} MB: ingest {ingest_ms:.0f} ms "
           f"(HTTP {response.status_code}); {done} docs in {finished - started:.1f}s = "
           f"{done / (finished - started):.0f} docs/s")
+    print(usage.report(done))
 
 
 def run_production(args) -> None:
@@ -176,13 +241,14 @@ def run_production(args) -> None:
                "CROSSDOCK_WORKFLOW__WORKER_THREADS": str(args.threads)}
         port = free_port()
         processes.append(subprocess.Popen([*CROSSDOCK, "serve", "--port", str(port)], env=env))
-        processes.append(subprocess.Popen([*CROSSDOCK, "worker"], env=env))
+        processes.append(subprocess.Popen([*CROSSDOCK, "worker", "--processes", str(args.processes)], env=env))
         base = f"http://127.0.0.1:{port}"
         wait_ready(base)
         engine = build_engine(url)
-        print("production (PostgreSQL + Redis, 1 API + 1 worker process):")
-        scenario_a(base, engine, args.duration)
-        scenario_b(base, engine, args.orders)
+        pids = [p.pid for p in processes]
+        print(f"production (PostgreSQL + Redis, 1 API + {args.processes} worker process(es) x {args.threads} threads):")
+        scenario_a(base, engine, args.duration, pids)
+        scenario_b(base, engine, args.orders, pids)
         engine.dispose()
     finally:
         for process in processes:
@@ -208,9 +274,9 @@ def run_embedded(args) -> None:
             wait_ready(base)
             engine = build_engine(url)
             print("embedded (SQLite, in-process workers, 1 process):")
-            scenario_a(base, engine, args.duration)
+            scenario_a(base, engine, args.duration, [process.pid])
             if args.embedded_b:
-                scenario_b(base, engine, args.orders)
+                scenario_b(base, engine, args.orders, [process.pid])
             engine.dispose()
         finally:
             process.terminate()
@@ -222,7 +288,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of scenario (a)")
     parser.add_argument("--orders", type=int, default=20_000, help="orders in the scenario (b) interchange")
     parser.add_argument("--mode", choices=("both", "production", "embedded"), default="both")
-    parser.add_argument("--threads", type=int, default=4, help="worker threads")
+    parser.add_argument("--threads", type=int, default=4, help="worker threads per process")
+    parser.add_argument("--processes", type=int, default=1, help="worker processes (production)")
     parser.add_argument("--embedded-b", action="store_true", help="also run (b) in embedded mode")
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
