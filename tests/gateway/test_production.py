@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, select, text
 
 from crossdock.gateway.partners import partner_by_code
 from crossdock.gateway.store import schema as t
-from crossdock.gateway.store.counters import reserve
+from crossdock.gateway.store.counters import reserve, reserve_many
 from crossdock.gateway.store.engine import build_engine
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -245,6 +245,7 @@ def test_sixteen_concurrent_renders_never_share_control_numbers(services) -> Non
     runtime = build_runtime(load_settings(database_url=url, workflow={"worker_threads": 16}))
     with engine.connect() as conn:
         host, globex = partner_by_code(conn, "host"), partner_by_code(conn, "globex")
+    reserve_many(engine, globex.id, {"ISA": 1, "GS": 1, "ST": 1})  # the counter rows exist: they get contended
     tag = uuid.uuid4().hex[:8]
     work = []
     for index in range(16):

@@ -7,6 +7,9 @@ entrypoint             migrate    workers     sweeper      inbox
 ``serve`` (prod.)      no         no          no           if set
 ``worker`` (prod.)     no         yes         yes          no
 =====================  =========  ==========  ===========  ========
+
+Wherever workers run, the inventory planner (:class:`~crossdock.gateway.inventory.service.Planner`)
+runs with them.
 """
 
 from __future__ import annotations

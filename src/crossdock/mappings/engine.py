@@ -252,7 +252,9 @@ def _write_rules(spec: DocumentSpec, rules: Rules, obj: Any, builder: TargetBuil
             for index, item in enumerate(items or ()):
                 child = builder.child(rule.source)
                 _write_rules(spec, spec.table(rule.rules), item, child, issues, fmt, loc + (rule.target, index))
-    extensions = _get(obj, "extensions")
+    # read the field from the instance dict: most value models have no extensions, and asking a
+    # pydantic model for an attribute it lacks costs a raised and caught AttributeError
+    extensions = obj.get("extensions") if isinstance(obj, dict) else getattr(obj, "__dict__", {}).get("extensions")
     if isinstance(extensions, dict) and isinstance(extensions.get(fmt), dict):
         entries = extensions[fmt].get(EXTENSION_KEY)
         if isinstance(entries, list):

@@ -36,7 +36,7 @@ from sqlalchemy import select
 from crossdock.gateway.auth import Principal, require_roles, scope_partner
 from crossdock.gateway.http.errors import error_responses
 from crossdock.gateway.inventory import service, views
-from crossdock.gateway.inventory.importer import parse_master_data, validate_master_data
+from crossdock.gateway.inventory.importer import parse_master_data
 from crossdock.gateway.inventory.store import InventoryNotFound, save_master_data
 from crossdock.gateway.runtime import Runtime
 from crossdock.gateway.store import schema as t

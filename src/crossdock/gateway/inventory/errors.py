@@ -16,7 +16,7 @@ The stored inventory (master data, proposals) adds, mapped to HTTP by ``gateway/
     ├── ConfigurationInvalid
     │   └── MasterDataInvalid     MASTER_DATA_INVALID      422  an items/locations/policies file or body
     ├── NotVisible (auth)
-    │   └── InventoryNotFound     ITEM_NOT_FOUND /         404  also: another supplier's
+    │   └── InventoryNotFound (.store)     ITEM_NOT_FOUND /         404  also: another supplier's
     │                             PROPOSAL_NOT_FOUND …
     ├── ProposalDecided           PROPOSAL_DECIDED         409  approved, rejected or superseded already
     └── ProposalInvalid           PROPOSAL_INVALID         422  an edited quantity that cannot be ordered

@@ -20,7 +20,8 @@ proposal. The apply stage uses :func:`refresh_positions` for the item-locations 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from operator import itemgetter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -76,9 +77,12 @@ class _Policies:
     """One ReplenishmentPolicy per distinct policy row (most item-locations share a few)."""
 
     cache: dict[tuple, ReplenishmentPolicy | None] = field(default_factory=dict)
+    _values: Any = None
 
     def get(self, row: Row) -> ReplenishmentPolicy:
-        values = tuple(row._mapping[c] for c in POLICY_COLUMNS)
+        if self._values is None:
+            self._values = itemgetter(*(row._fields.index(c) for c in POLICY_COLUMNS))
+        values = self._values(row)
         policy = self.cache.get(values)
         if policy is None:
             policy = self.cache[values] = policy_of(row._mapping)
@@ -108,13 +112,33 @@ def _movements(conn: Connection, rows: Sequence[Row]) -> dict[int, list[Movement
     by_il: dict[int, list[Movement]] = {r.id: [] for r in rows}
     stored = Movement.stored
     kinds = _KINDS
-    found = conn.execute(select(*_MOVEMENT_COLUMNS).where(t.inv_movements.c.item_location_id.in_(list(keys)))
-                         .order_by(t.inv_movements.c.item_location_id, t.inv_movements.c.id))
+    found = _movement_rows(conn, list(keys))
     for il_id, seq, kind, qty, effective, period_start, due, order_ref, doc_id, doc_type, business_key, line, ikey in found:
         key = keys[il_id]
         source = DocumentRef("" if doc_id is None else str(doc_id), doc_type, business_key, line)
         by_il[il_id].append(stored(kinds[kind], key, qty, effective, source, order_ref, due, period_start, seq, ikey))
     return by_il
+
+
+_MOVEMENTS_SQL = (f"SELECT {', '.join(c.name for c in _MOVEMENT_COLUMNS)} FROM inv_movements "
+                  "WHERE item_location_id = ANY(%s) ORDER BY item_location_id, id")
+
+
+def _movement_rows(conn: Connection, ids: list[int]) -> Iterable[tuple]:
+    """The ledger rows of some item-locations as plain tuples, in (item-location, sequence) order.
+
+    PostgreSQL: one array parameter and ``fetchall`` on the driver's cursor (no per-row result
+    objects: a planning run reads millions of rows); elsewhere through SQLAlchemy.
+    """
+    if is_postgres(conn):
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            cursor.execute(_MOVEMENTS_SQL, (ids,))
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+    return conn.execute(select(*_MOVEMENT_COLUMNS).where(t.inv_movements.c.item_location_id.in_(ids))
+                        .order_by(t.inv_movements.c.item_location_id, t.inv_movements.c.id)).tuples().all()
 
 
 def _forecasts(conn: Connection, ids: Sequence[int]) -> dict[int, list[ForecastBucket]]:
@@ -191,8 +215,7 @@ def position_row(il_id: int, plan: ItemPlan, planned: bool, today: date) -> dict
 
 
 def _changed(row: Row, new: Mapping[str, Any]) -> bool:
-    current = row._mapping
-    return any(current[c] != new[c] for c in POSITION_COLUMNS)
+    return any(getattr(row, c) != new[c] for c in POSITION_COLUMNS)
 
 
 def _proposal_row(il: Row, plan: ItemPlan, now: datetime) -> dict[str, Any]:
@@ -325,7 +348,7 @@ _BULLWHIP_KINDS = frozenset({MovementKind.SALE, MovementKind.ON_ORDER, MovementK
 
 
 def run_planning(engine: Engine, today: date, *, supplier_id: int | None = None, reason: str = "manual",
-                 chunk_size: int = 5000, now: datetime | None = None) -> RunReport:
+                 chunk_size: int = 5000, now: datetime | None = None, bullwhip: bool | None = None) -> RunReport:
     """Plan every item-location of one supplier (or of all), store positions and proposals.
 
     Args:
@@ -335,17 +358,21 @@ def run_planning(engine: Engine, today: date, *, supplier_id: int | None = None,
         reason: ``documents``, ``schedule`` or ``manual`` (recorded in ``inv_runs``).
         chunk_size: item-locations per transaction.
         now: timestamps (default: the clock).
+        bullwhip: also compute the bullwhip indicator per item (default: on for the daily and
+            manual runs, off for the debounced runs after documents — a 13-week variance ratio
+            does not move with one document, and it costs about as much as the planning).
 
     Returns:
         Counts and timings.
     """
+    with_whip = reason != "documents" if bullwhip is None else bullwhip
     started = time.perf_counter()
     now = now or datetime.now(UTC)
     report = RunReport(supplier_id, today)
     policies = _Policies()
     periods: dict[int, tuple[Period, ...]] = {}
     for supplier in _suppliers(engine, supplier_id):
-        _run_supplier(engine, supplier, today, now, chunk_size, report, policies, periods)
+        _run_supplier(engine, supplier, today, now, chunk_size, report, policies, periods, with_whip)
     report.duration_s = time.perf_counter() - started
     with engine.begin() as conn:
         conn.execute(t.inv_runs.insert().values(
@@ -355,7 +382,7 @@ def run_planning(engine: Engine, today: date, *, supplier_id: int | None = None,
 
 
 def _run_supplier(engine: Engine, supplier: int, today: date, now: datetime, chunk_size: int, report: RunReport,
-                  policies: _Policies, periods: dict[int, tuple[Period, ...]]) -> None:
+                  policies: _Policies, periods: dict[int, tuple[Period, ...]], with_whip: bool) -> None:
     after: tuple[str, str] | None = None
     whip = _Bullwhip()
     while True:
@@ -369,8 +396,9 @@ def _run_supplier(engine: Engine, supplier: int, today: date, now: datetime, chu
             inputs = load_inputs(conn, rows, today, policies=policies, periods=periods)
             loaded = time.perf_counter()
             plans, changed = _plan_rows(rows, inputs, today, report)
-            for row, item in zip(rows, inputs):
-                whip.add(row.item_id, item, today)
+            if with_whip:
+                for row, item in zip(rows, inputs):
+                    whip.add(row.item_id, item, today)
             planned = time.perf_counter()
             write_positions(conn, changed)
             _reconcile_proposals(conn, rows, plans, now, report)

@@ -20,16 +20,15 @@ message (the key makes the resend a no-op if the first one got through).
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import structlog
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
 from crossdock.gateway.effects import AppliedDocument, EffectsService, OrderRecords
@@ -505,17 +504,3 @@ def _order_document(conn: Connection, row, kind: str, now: datetime) -> bytes:
             line_count=1)
     return document.model_dump_json(exclude_none=True).encode("utf-8")
 
-
-def open_proposal_count(conn: Connection, scope: int | None) -> int:
-    query = select(func.count()).select_from(t.inv_proposals).where(t.inv_proposals.c.state == "open")
-    if scope is not None:
-        query = query.where(t.inv_proposals.c.supplier_id == scope)
-    return conn.execute(query).scalar_one()
-
-
-def today_utc(now: datetime | None = None) -> date:
-    return (now or datetime.now(UTC)).date()
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, default=str)

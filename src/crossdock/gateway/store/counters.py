@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Literal
 
-from sqlalchemy import Engine, case, update
+from sqlalchemy import Engine, update
 from sqlalchemy.engine import Connection
 
 from crossdock.gateway.store import schema as t
@@ -79,26 +79,10 @@ def reserve_many(engine: Engine, partner_id: int, counts: Mapping[ControlKind, i
 
 def reserve_many_in(conn: Connection, partner_id: int, counts: Mapping[ControlKind, int]) -> dict[str, list[int]]:
     """:func:`reserve_many` inside the caller's transaction (SQLite only, see :func:`reserve_in`)."""
-    wanted = {kind: count for kind, count in counts.items() if count > 0}
-    if not wanted:
-        return {}
-    last = dict(conn.execute(_bump(partner_id, wanted)).all())
-    missing = {kind: count for kind, count in wanted.items() if kind not in last}
-    if missing:
-        insert_ignore(conn, t.control_counters, [{"partner_id": partner_id, "kind": kind, "value": 0}
-                                                 for kind in sorted(missing)], ("partner_id", "kind"))
-        last.update(conn.execute(_bump(partner_id, missing)).all())
-    return {kind: _numbers(last[kind], count) for kind, count in wanted.items()}
-
-
-def _bump(partner_id: int, counts: Mapping[str, int]):
-    # One statement for every kind: it locks the rows in primary-key order, the same for every
-    # reservation, so concurrent reservations never deadlock.
-    counters = t.control_counters
-    return (update(counters)
-            .where(counters.c.partner_id == partner_id, counters.c.kind.in_(sorted(counts)))
-            .values(value=counters.c.value + case(dict(counts), value=counters.c.kind, else_=0))
-            .returning(counters.c.kind, counters.c.value))
+    # One UPDATE per kind, always in the same (sorted) order: concurrent reservations lock the
+    # counter rows in the same order and never deadlock (a multi-row UPDATE locks in heap order,
+    # which changes as rows are updated).
+    return {kind: reserve_in(conn, partner_id, kind, count) for kind, count in sorted(counts.items()) if count > 0}
 
 
 def _numbers(last: int, count: int) -> list[int]:
