@@ -274,17 +274,28 @@ def _present(elements: Sequence[Value], position: int) -> bool:
     return position <= len(elements) and elements[position - 1] != ""
 
 
-def _present_at(position: int, known: int, offset: int = 0) -> str:
+def _element_at(position: int, offset: int | None) -> str:
+    """Generated code naming element ``position``: ``e[...]`` in a sequence whose element 01 is
+    at ``offset``, or the local ``v<position>`` when ``offset`` is ``None`` (unpacked elements)."""
+    return f"v{position}" if offset is None else f"e[{position - 1 + offset}]"
+
+
+def _present_at(position: int, known: int, offset: int | None = 0) -> str:
     """Presence test of ``position`` in generated code when the element count is ``known``."""
-    return f"e[{position - 1 + offset}] != ''" if position <= known else "False"
+    return f"{_element_at(position, offset)} != ''" if position <= known else "False"
 
 
-def _absent_at(position: int, known: int, offset: int = 0) -> str:
-    return f"e[{position - 1 + offset}] == ''" if position <= known else "True"
+def _absent_at(position: int, known: int, offset: int | None = 0) -> str:
+    return f"{_element_at(position, offset)} == ''" if position <= known else "True"
 
 
-def _note_expr(note: SyntaxNote, known: int, offset: int = 0) -> str | None:
+def _note_expr(note: SyntaxNote, known: int, offset: int | None = 0) -> str | None:
     """The note as a Python expression for a segment of exactly ``known`` elements.
+
+    Args:
+        note: the syntax note.
+        known: how many elements the segment has.
+        offset: how elements are named (see :func:`_element_at`).
 
     Returns:
         ``None`` when the note trivially holds (every position absent and the note not ``R``).
@@ -315,72 +326,65 @@ def _note_expr(note: SyntaxNote, known: int, offset: int = 0) -> str | None:
     return f"({_absent_at(first, known, offset)} or " + " or ".join(present_rest) + ")"
 
 
-def _syntax_expr(notes: tuple[SyntaxNote, ...], known: int, offset: int = 0) -> str:
+def _syntax_expr(notes: tuple[SyntaxNote, ...], known: int, offset: int | None = 0) -> str:
     exprs = [x for x in (_note_expr(n, known, offset) for n in notes) if x is not None]
     return " and ".join(exprs) if exprs else "True"
 
 
-def _value_check(el: ElementDef, name: str, mandatory: bool, constants: dict[str, object]) -> list[str]:
-    """Generated lines that ``return False`` when value ``v`` breaks ``el``'s rules."""
-    low, high, kind = el.min_length, el.max_length, el.data_type
-    lines = ["if not v: return False"] if mandatory else []
-    guard = "" if mandatory else "v and "
-    if el.codes_closed and el.codes:
-        constants[name] = el.codes
-        return lines + [f"if {guard}v not in {name}: return False"]
-    if kind == "DT":
-        return lines + [f"if {guard}v not in _dates and not _date_ok(v, {high}, _dates): return False"]
-    if kind == "TM":
-        return lines + [f"if {guard}v not in _times and not _time_ok(v, {low}, {high}, _times): return False"]
-    if kind == "R":
-        # unsigned decimals inline (digits counted without the point); anything else via helper
-        digits = "len(v) - ('.' in v)"
-        bounds = f"{digits} <= {high}" if low <= 1 else f"{low} <= {digits} <= {high}"
-        return lines + [f"if {guard}not ((v.replace('.', '', 1).isdigit() and v.isascii() and {bounds}) or _decimal_ok(v, {low}, {high})): return False"]
-    if el.implied_decimals is not None:
-        return lines + [f"if {guard}not ((v.isdigit() and v.isascii() and {low} <= len(v) <= {high}) or _numeric_ok(v, {low}, {high})): return False"]
-    if low <= 1:
-        return lines + [f"if len(v) > {high}: return False"]
-    if low == high:
-        return lines + [f"if {guard}len(v) != {high}: return False"]
-    return lines + [f"if {guard}not ({low} <= len(v) <= {high}): return False"]
-
-
-def _generate_simple_check(seg: SegmentDef, offset: int = 0) -> Callable[[Sequence[Value]], bool]:
-    """A generated function validating a segment whose elements are all plain strings.
-
-    Straight-line code with the element count known at each step: positions after the last
-    written element cost nothing, and syntax notes are specialised for that count. The caller
-    has already checked that no element holds a control character (or a character outside the
-    agreed set).
+def _value_check(el: ElementDef, name: str, mandatory: bool, constants: dict[str, object], v: str = "v",
+                 ascii_known: bool = False) -> list[str]:
+    """Generated lines that ``return False`` when the value in local ``v`` breaks ``el``'s rules.
 
     Args:
-        seg: the segment definition.
-        offset: where element 01 is in the checked sequence: 0 for a tree's elements, 1 for the
-            reader's split list, whose first item is the segment id.
+        el: the element definition.
+        name: the name its closed code list gets among ``constants``.
+        mandatory: an empty value fails.
+        constants: the generated function's globals, extended here.
+        v: the local variable holding the value.
+        ascii_known: the caller has already checked that the text is ASCII (``basic`` and
+            ``extended`` character sets), so digit tests need no ``isascii``.
     """
-    constants: dict[str, object] = {}
-    uses = seg.elements
-    last_mandatory = max((u.position for u in uses if u.requirement == "M"), default=0)
-    body = ["def check(e):", "    n = len(e)" + (f" - {offset}" if offset else ""),
-            f"    if n > {len(uses)} or n < {last_mandatory}: return False"]
-    for known in range(0, len(uses) + 1):
-        if known >= last_mandatory:
-            body.append(f"    if n == {known}: return {_syntax_expr(seg.syntax, known, offset)}")
-        if known == len(uses):
-            break
-        use = uses[known]
-        body.append(f"    v = e[{known + offset}]")
-        if isinstance(use, CompositeUse):
-            first = use.composite.components[0]
-            others_required = any(c.requirement == "M" for c in use.composite.components[1:])
-            lines = _value_check(first.element, f"C{known}", use.requirement == "M" or first.requirement == "M" and use.requirement == "M", constants)
-            if others_required:
-                lines.append("if v: return False")  # only component 1 is written, a later one is mandatory
-        else:
-            lines = _value_check(use.element, f"C{known}", use.requirement == "M", constants)
-        body.extend("    " + line for line in lines)
-    namespace: dict[str, object] = {
+    low, high, kind = el.min_length, el.max_length, el.data_type
+    lines = [f"if not {v}: return False"] if mandatory else []
+    guard = "" if mandatory else f"{v} and "
+    ascii_test = "" if ascii_known else f" and {v}.isascii()"
+    if el.codes_closed and el.codes:
+        constants[name] = el.codes
+        return lines + [f"if {guard}{v} not in {name}: return False"]
+    if kind == "DT":
+        return lines + [f"if {guard}{v} not in _dates and not _date_ok({v}, {high}, _dates): return False"]
+    if kind == "TM":
+        return lines + [f"if {guard}{v} not in _times and not _time_ok({v}, {low}, {high}, _times): return False"]
+    if kind == "R":
+        # unsigned decimals inline (digits counted without the point); anything else via helper
+        digits = f"len({v}) - ('.' in {v})"
+        bounds = f"{digits} <= {high}" if low <= 1 else f"{low} <= {digits} <= {high}"
+        return lines + [f"if {guard}not (({v}.replace('.', '', 1).isdigit(){ascii_test} and {bounds}) or _decimal_ok({v}, {low}, {high})): return False"]
+    if el.implied_decimals is not None:
+        return lines + [f"if {guard}not (({v}.isdigit(){ascii_test} and {low} <= len({v}) <= {high}) or _numeric_ok({v}, {low}, {high})): return False"]
+    if low <= 1:
+        return lines + [f"if len({v}) > {high}: return False"]
+    if low == high:
+        return lines + [f"if {guard}len({v}) != {high}: return False"]
+    return lines + [f"if {guard}not ({low} <= len({v}) <= {high}): return False"]
+
+
+def _element_lines(use: ElementUse | CompositeUse, index: int, constants: dict[str, object], v: str = "v",
+                   ascii_known: bool = False) -> list[str]:
+    """Generated lines checking the plain text of one element position (held in local ``v``);
+    at a composite position that text is component 1, the only one written."""
+    if isinstance(use, CompositeUse):
+        first = use.composite.components[0]
+        lines = _value_check(first.element, f"C{index}", use.requirement == "M", constants, v, ascii_known)
+        if any(c.requirement == "M" for c in use.composite.components[1:]):
+            lines.append(f"if {v}: return False")  # only component 1 is written, a later one is mandatory
+        return lines
+    return _value_check(use.element, f"C{index}", use.requirement == "M", constants, v, ascii_known)
+
+
+def _namespace(constants: dict[str, object]) -> dict[str, object]:
+    """Globals of generated checks: the helpers and bounded memos of valid dates and times."""
+    return {
         "_dates": {},
         "_times": {},
         "_date_ok": _date_value_ok,
@@ -389,8 +393,91 @@ def _generate_simple_check(seg: SegmentDef, offset: int = 0) -> Callable[[Sequen
         "_numeric_ok": _numeric_value_ok,
         **constants,
     }
+
+
+def _last_mandatory(seg: SegmentDef) -> int:
+    return max((u.position for u in seg.elements if u.requirement == "M"), default=0)
+
+
+def _generate_simple_check(seg: SegmentDef) -> Callable[[Sequence[Value]], bool]:
+    """A generated function validating a segment whose elements are all plain strings.
+
+    Straight-line code with the element count known at each step: positions after the last
+    written element cost nothing, and syntax notes are specialised for that count. The caller
+    has already checked that no element holds a control character (or a character outside the
+    agreed set).
+
+    Args:
+        seg: the segment definition; the checked sequence holds its elements, element 01 first
+            (a tree's elements).
+    """
+    constants: dict[str, object] = {}
+    uses = seg.elements
+    last_mandatory = _last_mandatory(seg)
+    body = ["def check(e):", "    n = len(e)",
+            f"    if n > {len(uses)} or n < {last_mandatory}: return False"]
+    for known in range(0, len(uses) + 1):
+        if known >= last_mandatory:
+            body.append(f"    if n == {known}: return {_syntax_expr(seg.syntax, known)}")
+        if known == len(uses):
+            break
+        body.append(f"    v = e[{known}]")
+        body.extend("    " + line for line in _element_lines(uses[known], known, constants))
+    namespace = _namespace(constants)
     exec(compile("\n".join(body) + "\n", f"<x12-check-{seg.id}>", "exec"), namespace)  # noqa: S102  generated from our own definitions
     return namespace["check"]  # type: ignore[return-value]
+
+
+def _generate_count_check(seg: SegmentDef, count: int, ascii_known: bool,
+                          namespace: dict[str, object]) -> Callable[[list[str]], object]:
+    """A generated check of a split segment text (id first) with exactly ``count`` elements.
+
+    The elements are unpacked into locals in one step and checked in a straight line, then the
+    syntax notes are tested for that count; empty elements (trailing ones included, which the
+    tree drops) are simply absent values. Returns a truthy value when the segment is clean.
+
+    Args:
+        seg: the segment definition.
+        count: the number of elements after the id (``len(parts) - 1``).
+        ascii_known: the text is known to be ASCII (see :func:`_value_check`).
+        namespace: the globals shared by the segment's count checks (see :func:`_namespace`).
+    """
+    constants: dict[str, object] = {}
+    body = ["def check(e):"]
+    if count:
+        body.append("    _, " + ", ".join(f"v{p}" for p in range(1, count + 1)) + ", = e")
+    for index, use in enumerate(seg.elements[:count]):
+        body.extend("    " + line for line in _element_lines(use, index, constants, f"v{index + 1}", ascii_known))
+    body.append(f"    return {_syntax_expr(seg.syntax, count, None)}")
+    namespace.update(constants)
+    local: dict[str, object] = {}
+    exec(compile("\n".join(body) + "\n", f"<x12-check-{seg.id}-{count}>", "exec"), namespace, local)  # noqa: S102  generated from our own definitions
+    return local["check"]  # type: ignore[return-value]
+
+
+def _never(parts: list[str]) -> bool:
+    return False
+
+
+def _count_checks(seg: SegmentDef, ascii_known: bool) -> list[Callable[[list[str]], object]]:
+    """Checks of split segment texts indexed by ``len(parts)``, each compiled on first use.
+
+    Entries for fewer elements than the last mandatory one are :func:`_never`; a split longer
+    than the table (more elements than defined, or trailing empty ones) is not clean here and
+    goes to the slow path, which decides.
+    """
+    namespace = _namespace({})
+    table: list[Callable[[list[str]], object]] = [_never] * (len(seg.elements) + 2)
+
+    def compiled_on_first_use(count: int) -> Callable[[list[str]], object]:
+        def first(parts: list[str]) -> object:
+            check = table[count + 1] = _generate_count_check(seg, count, ascii_known, namespace)
+            return check(parts)
+        return first
+
+    for count in range(_last_mandatory(seg), len(seg.elements) + 1):
+        table[count + 1] = compiled_on_first_use(count)
+    return table
 
 
 _MEMO_LIMIT = 4096  # bounded caches of valid dates and times per checker

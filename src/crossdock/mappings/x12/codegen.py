@@ -1,0 +1,341 @@
+"""Inbound X12 mapping as generated Python: one specialised function per rule table.
+
+:func:`generate_inbound` takes the :class:`~crossdock.mappings.x12.compiled.CompiledSpec` of a
+(spec, version, partner variant) — the rule tables stay the single source of truth — and writes
+Python source for it: one function per rule table, straight-line code per rule with segment
+lookups by id, direct element reads (``els[2]``), qualifiers as literal comparisons, transforms
+called directly, targets written with literal keys. The source is compiled once with
+:func:`compile` and cached like the compiled spec.
+
+Semantics are exactly those of :meth:`CompiledSpec.read` (rules in table order, the first
+unconsumed matching segment wins, consumption per element, leftovers in ``extensions``); the
+generated code reuses its per-read state (``_NodeState``, ``_Reader``) and its leftover report,
+and delegates the rare rule kinds (several sources, ``Collect``) to the compiled rule objects.
+A test compares both on every golden case, every corpus file and Hypothesis mutations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from crossdock.mappings.engine import EXTENSION_KEY
+from crossdock.mappings.spec import DocumentSpec
+from crossdock.mappings.transforms import TransformFailed
+from crossdock.mappings.x12 import compiled as _compiled_module
+from crossdock.mappings.x12.compiled import CompiledSpec, compile_inbound
+from crossdock.mappings.x12.loops import group
+from crossdock.schemas.errors import Issue
+from crossdock.schemas.x12.tree import Segment
+
+__all__ = ["GeneratedSpec", "generate_inbound"]
+
+_FORMAT = "x12"
+_INDENT = "    "
+
+Body = tuple[Segment, ...] | list[Segment]
+TableFunction = Callable[[Any, Any, "int | None", tuple[Any, ...]], dict[str, Any]]
+
+
+class _Writer:
+    """The generated module of one spec: its namespace (constants, helpers, table entry points)."""
+
+    def __init__(self) -> None:
+        self.namespace: dict[str, Any] = {
+            "_NodeState": _compiled_module._NodeState,
+            "_text": _compiled_module._text,
+            "_put": _compiled_module._put,
+            "_unmapped": _compiled_module._unmapped,
+            "_FAILED": _compiled_module._FAILED,
+            "_HL_STRUCTURE": _compiled_module._HL_STRUCTURE,
+            "_Segment": Segment,
+            "Issue": Issue,
+            "TransformFailed": TransformFailed,
+            "_EXTENSION_KEY": EXTENSION_KEY,
+        }
+        #: entry point name per compiled table (``id`` of the table)
+        self.tables: dict[int, str] = {}
+        self.lines: list[str] = []
+
+    def const(self, value: Any) -> str:
+        """A name in the generated module bound to ``value`` (literals for str/int/None)."""
+        if value is None or isinstance(value, (int, str)) and not isinstance(value, bool):
+            return repr(value)
+        name = f"_c{len(self.namespace)}"
+        self.namespace[name] = value
+        return name
+
+    def emit(self, depth: int, text: str) -> None:
+        self.lines.append(_INDENT * depth + text)
+
+    def compile(self, name: str, label: str) -> tuple[str, Callable[..., Any]]:
+        """Compile the lines written so far as function ``name``; returns (source, function)."""
+        source, self.lines = "\n".join(self.lines) + "\n", []
+        scope: dict[str, Any] = {}
+        exec(compile(source, label, "exec"), self.namespace, scope)  # noqa: S102 - our own generated code
+        return source, scope[name]
+
+
+def _put_code(parents: tuple[str, ...], last: str, value: str) -> str:
+    target = "data"
+    for name in parents:
+        target = f"{target}.setdefault({name!r}, {{}})"
+    return f"{target}[{last!r}] = {value}"
+
+
+def _qualifier_test(writer: _Writer, qualifier: Any, elements: str) -> str:
+    """An expression that is true when ``qualifier`` does NOT match ``elements``."""
+    position, codes = qualifier.position, qualifier.codes
+    text = f"_q if (_q := {elements}[{position - 1}]).__class__ is str else (_q[0] if _q else '')"
+    test = f"({text}) != {codes[0]!r}" if len(codes) == 1 else f"({text}) not in {writer.const(frozenset(codes))}"
+    return f"len({elements}) < {position} or {test}"
+
+
+def _find(writer: _Writer, source: Any, depth: int, free: bool, raw: str) -> None:
+    """The loop over a source's segments up to the consumption check (``els``, ``p``, ``k`` bound)."""
+    emit = writer.emit
+    emit(depth, f"ps = index.get({source.segment!r})")
+    emit(depth, "if ps is not None:")
+    emit(depth + 1, "for p in ps:")
+    body = depth + 2
+    emit(body, "els = items[p][1]")
+    if source.qualifier is not None:
+        emit(body, f"if {_qualifier_test(writer, source.qualifier, 'els')}:")
+        emit(body + 1, "continue")
+    emit(body, "k = taken[p]")
+    if free:
+        emit(body, f"if k is not None and (-1 in k or not {writer.const(source.keys)}.isdisjoint(k)):")
+        emit(body + 1, "continue")
+    if source.simple:
+        element = source.simple
+        emit(body, f"{raw} = els[{element - 1}] if len(els) >= {element} else ''")
+        emit(body, f"if {raw}.__class__ is not str:")
+        emit(body + 1, f"{raw} = _text({raw}, None)")
+    else:
+        emit(body, f"{raw} = {writer.const(source)}.values(els)")
+
+
+def _consume(writer: _Writer, depth: int, keys: str, position: str = "p", current: str = "k") -> None:
+    writer.emit(depth, f"if {current} is None:")
+    writer.emit(depth + 1, f"taken[{position}] = set({keys})")
+    writer.emit(depth, "else:")
+    writer.emit(depth + 1, f"{current}.update({keys})")
+
+
+def _field(writer: _Writer, rule: Any, depth: int, free: bool) -> None:
+    source = rule.sources[0]
+    emit = writer.emit
+    emit(depth, f"# {rule.label} <- {source.text}")
+    emit(depth, "v = None")
+    _find(writer, source, depth, free, "raw")
+    body = depth + 2
+    if source.simple:
+        emit(body, "if raw != '':")
+    else:
+        emit(body, "if (any(raw) if raw.__class__ is tuple else raw != ''):")
+    present = body + 1
+    if rule.parses:
+        _transform_code(writer, rule, writer.const(source.types), "raw", present)
+        emit(present, "if v is not None and v is not _FAILED:")
+        _consume(writer, present + 1, writer.const(source.consumes))
+    else:
+        emit(present, "v = raw")
+        _consume(writer, present, writer.const(source.consumes))
+    emit(body, "break")
+    _store(writer, rule, depth)
+
+
+def _field_many(writer: _Writer, rule: Any, depth: int, free: bool) -> None:
+    """A field of several sources: each found independently, consumed together after the transform."""
+    emit = writer.emit
+    count = len(rule.sources)
+    emit(depth, f"# {rule.label} <- {', '.join(s.text for s in rule.sources)}")
+    for n, source in enumerate(rule.sources):
+        emit(depth, f"r{n} = ''")
+        emit(depth, f"p{n} = -1")
+        _find(writer, source, depth, free, f"r{n}")
+        emit(depth + 2, f"p{n} = p")
+        emit(depth + 2, "break")
+    sent = " or ".join(f"any(r{n})" if s.is_range else f"r{n} != ''" for n, s in enumerate(rule.sources))
+    raws = "(" + "".join(f"r{n}, " for n in range(count)) + ")"
+    emit(depth, "v = None")
+    emit(depth, f"if {sent}:")
+    inner = depth + 1
+    if rule.parses:
+        found = " and ".join(f"p{n} >= 0" for n in range(count))
+        parts = " + ".join(f"({writer.const(s.types)} if p{n} >= 0 else (None,))" for n, s in enumerate(rule.sources))
+        emit(inner, f"types = {writer.const(rule.types)} if {found} else {parts}")
+        _transform_code(writer, rule, "types", raws, inner)
+        emit(inner, "if v is not None and v is not _FAILED:")
+        inner += 1
+    else:
+        emit(inner, f"v = {raws}")
+    for n, source in enumerate(rule.sources):
+        emit(inner, f"if p{n} >= 0:")
+        emit(inner + 1, f"k = taken[p{n}]")
+        _consume(writer, inner + 1, writer.const(source.consumes), f"p{n}")
+    _store(writer, rule, depth)
+
+
+def _transform_code(writer: _Writer, rule: Any, types: str, value: str, depth: int) -> None:
+    emit = writer.emit
+    emit(depth, f"where = loc + ({rule.first!r},)")
+    emit(depth, f"ctx.loc = where; ctx.element_types = {types}")
+    emit(depth, "try:")
+    for parse in rule.parses:
+        emit(depth + 1, f"v = {writer.const(parse)}({value}, ctx)")
+        value = "v"
+    emit(depth, "except TransformFailed as exc:")
+    severity = "error" if rule.required else "warning"
+    emit(depth + 1, f"issues.append(Issue(exc.code, exc.message, where, {severity!r}, "
+                    "None if exc.value is None else str(exc.value)[:80]))")
+    emit(depth + 1, "v = _FAILED")
+
+
+def _store(writer: _Writer, rule: Any, depth: int) -> None:
+    """After a field's read: default, required check, write to the target(s)."""
+    emit = writer.emit
+    if rule.parses:
+        emit(depth, "if v is not _FAILED:")
+        depth += 1
+    if rule.default is not None:
+        emit(depth, "if v is None:")
+        emit(depth + 1, f"v = {writer.const(rule.default)}")
+    emit(depth, "if v is None:")
+    if rule.required:
+        emit(depth + 1, f"issues.append(Issue('MISSING_REQUIRED', {rule.label + ' is required'!r}, "
+                        f"loc + ({rule.first!r},)))")
+    else:
+        emit(depth + 1, "pass")
+    emit(depth, "else:")
+    if rule.target is not None:
+        emit(depth + 1, _put_code(rule.target[0], rule.target[1], "v"))
+        return
+    emit(depth + 1, f"for (pp, ll), it in zip({writer.const(rule.targets)}, v):")
+    emit(depth + 2, "if it is not None:")
+    emit(depth + 3, "_put(data, pp, ll, it)")
+
+
+def _nested(writer: _Writer, rule: Any, depth: int) -> None:
+    emit = writer.emit
+    child = writer.function(rule.table)
+    segment, qualifier = rule.segment, rule.qualifier
+    emit(depth, f"# {'One' if rule.single else 'Each'} {rule.target} <- {rule.source}")
+    emit(depth, "found = []")
+    emit(depth, f"if (shape.hierarchical and shape.trigger == {segment!r}) or {segment!r} in shape.by_trigger:")
+    emit(depth + 1, f"if {segment!r} in state.heads:")
+    inner = depth + 2
+    emit(inner, "entered = reader.entered")
+    emit(inner, "for item in items:")
+    emit(inner + 1, "if item.__class__ is _Segment:")
+    emit(inner + 2, "continue")
+    emit(inner + 1, "head = item.items[0] if item.items else None")
+    emit(inner + 1, f"if head is None or head.__class__ is not _Segment or head[0] != {segment!r} "
+                    "or id(item) in entered:")
+    emit(inner + 2, "continue")
+    if qualifier is not None:
+        emit(inner + 1, "hels = head[1]")
+        emit(inner + 1, f"if {_qualifier_test(writer, qualifier, 'hels')}:")
+        emit(inner + 2, "continue")
+    emit(inner + 1, "entered.add(id(item))")
+    emit(inner + 1, "sub = _NodeState(item)")
+    emit(inner + 1, "if sub.shape.hierarchical:")
+    emit(inner + 2, "sub.take(0, _HL_STRUCTURE)")
+    emit(inner + 1, f"found.append({child}(reader, sub, None, loc + ({segment!r}, len(found) + 1)))")
+    if rule.single:
+        emit(inner + 1, "break")
+    emit(depth, "else:")
+    emit(depth + 1, f"ps = index.get({segment!r})")
+    emit(depth + 1, "if ps is not None:")
+    emit(depth + 2, "for p in ps:")
+    inner = depth + 3
+    if qualifier is not None:
+        emit(inner, "els = items[p][1]")
+        emit(inner, f"if {_qualifier_test(writer, qualifier, 'els')}:")
+        emit(inner + 1, "continue")
+    emit(inner, "k = taken[p]")
+    emit(inner, "if k:")
+    emit(inner + 1, "continue")
+    emit(inner, "if k is None:")
+    emit(inner + 1, "taken[p] = {0}")
+    emit(inner, "else:")
+    emit(inner + 1, "k.add(0)")
+    emit(inner, f"found.append({child}(reader, state, p, loc + ({segment!r}, p + 1)))")
+    if rule.single:
+        emit(inner, "break")
+    emit(depth, "if found:")
+    emit(depth + 1, _put_code(rule.parents, rule.last, "found[0]" if rule.single else "found"))
+    if rule.required:
+        emit(depth, "else:")
+        emit(depth + 1, f"issues.append(Issue('MISSING_REQUIRED', {rule.target + ' is required'!r}, "
+                        f"loc + ({rule.source!r},)))")
+
+
+def _table(writer: _Writer, name: str, table: Any) -> None:
+    emit = writer.emit
+    emit(0, f"def {name}(reader, state, only, loc):")
+    for line in ("data = {}", "items = state.items", "taken = state.taken", "shape = state.shape",
+                 "issues = reader.issues", "ctx = reader.ctx", "free = only is None",
+                 "index = state.index if free else {items[only][0]: (only,)}"):
+        emit(1, line)
+    for rule in table.rules:
+        kind = type(rule).__name__
+        if kind == "_Field" and rule.single is not None:
+            _field(writer, rule, 1)
+        elif kind == "_Nested":
+            _nested(writer, rule, 1)
+        elif kind == "_Const":
+            emit(1, _put_code(rule.parents, rule.last, writer.const(rule.value)))
+        else:
+            # several sources or a collect: rare, so the compiled rule object does it
+            emit(1, f"{writer.const(rule)}.read(reader, state, only, loc, data)")
+    emit(1, "if free:")
+    emit(2, "leftover = _unmapped(reader, state)")
+    emit(2, "if leftover:")
+    emit(3, f"data.setdefault('extensions', {{}})[{_FORMAT!r}] = {{_EXTENSION_KEY: leftover}}")
+    emit(1, "return data")
+    emit(0, "")
+
+
+class GeneratedSpec:
+    """A spec's inbound mapping as generated code: ``read(body)`` as :meth:`CompiledSpec.read`."""
+
+    __slots__ = ("compiled", "source", "_root")
+
+    def __init__(self, compiled: CompiledSpec) -> None:
+        self.compiled = compiled
+        writer = _Writer()
+        root = writer.function(compiled.root)
+        while writer.pending:
+            table = writer.pending.pop(0)
+            _table(writer, writer.functions[id(table)], table)
+        #: the generated module's text (kept for debugging and tests)
+        self.source = "\n".join(writer.lines)
+        label = f"<crossdock.codegen {compiled.spec.name} {compiled.version}>"
+        exec(compile(self.source, label, "exec"), writer.namespace)  # noqa: S102 - our own generated code
+        self._root: TableFunction = writer.namespace[root]
+
+    def read(self, body: Body) -> tuple[dict[str, Any], list[Issue]]:
+        """Map a transaction body (ST/SE excluded) to the canonical model's data.
+
+        Returns:
+            ``(data, issues)``, equal to what :meth:`CompiledSpec.read` returns for ``body``.
+        """
+        reader = _compiled_module._Reader()
+        data = self._root(reader, _compiled_module._NodeState(group(body, self.compiled.spec.structure)), None, ())
+        return data, reader.issues
+
+
+@lru_cache(maxsize=128)
+def _generated(compiled: CompiledSpec) -> GeneratedSpec:
+    return GeneratedSpec(compiled)
+
+
+def generate_inbound(spec: DocumentSpec, version: str) -> GeneratedSpec:
+    """The generated mapping function of ``spec`` for ``version`` (generated once, then cached).
+
+    Raises:
+        SpecInvalid: a path or transform of the spec is invalid (as :func:`compile_inbound`).
+    """
+    return _generated(compile_inbound(spec, version))
