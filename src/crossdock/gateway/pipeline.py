@@ -21,13 +21,15 @@ function               calls
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from crossdock.adapters.sniff import sniff
-from crossdock.adapters.x12 import SetUnit, read
+from crossdock.adapters.x12 import ReadOptions, SetUnit, read
 from crossdock.adapters.x12.acks import build_acks as build_ack_trees
 from crossdock.adapters.x12.writer import build_group, build_interchange, build_transaction, serialize
 from crossdock.adapters.json import load_json, read_canonical, validate_canonical
@@ -35,7 +37,7 @@ from crossdock.adapters.xml import parse_xml, render_xml
 from crossdock.schemas.canonical import document_adapter
 from crossdock.schemas.errors import CrossdockError, InputRejected, Issue, MappingRuleFailed, has_errors
 from crossdock.schemas.x12.report import InterchangeReport, SetReport
-from crossdock.schemas.x12.tree import Transaction
+from crossdock.schemas.x12.tree import Delimiters, Segment, Transaction
 
 __all__ = [
     "Detected",
@@ -49,6 +51,7 @@ __all__ = [
     "DocumentReading",
     "RenderedInterchange",
     "Rendered",
+    "OutboundEnvelope",
     "SET_DOCUMENT_TYPES",
     "FORMAT_FAMILIES",
     "HUB_CXML_DOMAIN",
@@ -108,6 +111,12 @@ _AK9_STATUS = {"A": "accepted", "E": "accepted", "P": "partially_accepted", "R":
                "M": "rejected", "W": "rejected", "X": "rejected"}
 AK1_GROUP_CONTROL = 2
 AK9_STATUS = 1
+#: ISA01..ISA04 (authorization and security), 0-based positions in the ISA elements
+ISA_AUTHORIZATION_FIELDS = slice(0, 4)
+#: widths of ISA01..ISA04
+_ISA_AUTH_WIDTHS = (2, 10, 2, 10)
+#: overrides converted once per distinct agreement text (the registry memoizes per object)
+_OVERRIDE_CACHE_SIZE = 64
 
 
 class ContentTypeMismatch(InputRejected):
@@ -203,11 +212,13 @@ class X12Reading:
     error: CrossdockError | None = None
 
 
-def read_x12(data: bytes) -> X12Reading:
+def read_x12(data: bytes, *, charset: str | None = None) -> X12Reading:
     """Read every interchange, group and set with its verdict, in one pass.
 
     Args:
         data: the raw bytes of a message.
+        charset: the sender's agreed X12 character set (``basic``, ``extended``, ``utf8``);
+            characters outside it are element errors (AK4/IK4 6). None: the reader's default.
 
     Returns:
         The sets (with trees, for mapping) and the interchange verdicts (for acks). A file with
@@ -216,7 +227,7 @@ def read_x12(data: bytes) -> X12Reading:
     sets: list[SetView] = []
     interchanges: list[InterchangeView] = []
     try:
-        for item in read(data):
+        for item in read(data, ReadOptions(charset=charset) if charset else None):
             if isinstance(item, SetUnit):
                 sets.append(_set_view(len(sets), item))
             else:
@@ -266,20 +277,46 @@ class MappedDocument:
     issues: tuple[Issue, ...] = ()
 
 
-def map_set(view: SetView) -> MappedDocument:
-    """Map one accepted X12 set to its canonical document."""
+def map_set(view: SetView, overrides: Sequence[Mapping[str, Any]] = ()) -> MappedDocument:
+    """Map one accepted X12 set to its canonical document.
+
+    Args:
+        view: the set.
+        overrides: the sender agreement's mapping overrides (:mod:`crossdock.mappings.overrides` dicts).
+
+    Returns:
+        The document, or the issues saying why there is none.
+    """
     from crossdock.mappings import to_canonical
 
     document_type = SET_DOCUMENT_TYPES.get(view.set_id, f"x12_{view.set_id}")
     version = view.unit.group_header.get(8)[:6] or "004010"
     try:
-        document, issues = to_canonical(view.unit, version=version)
+        document, issues = to_canonical(view.unit, version=version, overrides=spec_overrides(overrides))
     except CrossdockError as exc:
         return MappedDocument(view.position, document_type, None, (),
                               (Issue(exc.code, exc.message, ("ST", view.control_number)),))
     if document is None:
         return MappedDocument(view.position, document_type, None, (), tuple(issues))
     return _mapped(view.position, document, issues)
+
+
+def spec_overrides(overrides: Sequence[Mapping[str, Any]]) -> tuple:
+    """Agreement override dicts as ``SpecOverride`` objects (the same objects for the same text).
+
+    Raises:
+        SpecInvalid: an override is malformed (agreements are validated when saved, so rarely).
+    """
+    if not overrides:
+        return ()
+    return _overrides_from_json(json.dumps(list(overrides), sort_keys=True))
+
+
+@lru_cache(maxsize=_OVERRIDE_CACHE_SIZE)
+def _overrides_from_json(text: str) -> tuple:
+    from crossdock.mappings import override_from_dict
+
+    return tuple(override_from_dict(item) for item in json.loads(text))
 
 
 def _mapped(position: int, document, issues: Iterable[Issue]) -> MappedDocument:
@@ -461,6 +498,23 @@ def ack_results(view: SetView) -> list[tuple[str, str, str]]:
 
 
 @dataclass(frozen=True, slots=True)
+class OutboundEnvelope:
+    """Agreement values for the ISA of what we send a partner (sender/receiver are passed apart).
+
+    Attributes:
+        authorization: (ISA01 qualifier, ISA02).
+        security: (ISA03 qualifier, ISA04).
+        ack_requested: ISA14.
+        delimiters: element, segment, component and repetition separators.
+    """
+
+    authorization: tuple[str, str] = ("00", "")
+    security: tuple[str, str] = ("00", "")
+    ack_requested: bool = False
+    delimiters: Delimiters = field(default_factory=Delimiters)
+
+
+@dataclass(frozen=True, slots=True)
 class Rendered:
     """A document rendered for a partner."""
 
@@ -472,7 +526,8 @@ class Rendered:
 
 
 def render(body: str, document_type: str, *, fmt: str, version: str, sender: tuple[str, str],
-           receiver: tuple[str, str], allocator, clock, usage: str = "P", payload_id: str = "") -> Rendered:
+           receiver: tuple[str, str], allocator, clock, usage: str = "P", payload_id: str = "",
+           envelope: OutboundEnvelope | None = None, overrides: Sequence[Mapping[str, Any]] = ()) -> Rendered:
     """Render one canonical document in a partner's format.
 
     Args:
@@ -486,6 +541,8 @@ def render(body: str, document_type: str, *, fmt: str, version: str, sender: tup
         clock: now.
         usage: ISA15 (X12); ``T`` also marks cXML ``deploymentMode="test"``.
         payload_id: a stable id of this rendering (the cXML ``payloadID`` is built from it).
+        envelope: ISA authorization/security, ISA14 and delimiters (X12 only; default ours).
+        overrides: the agreement's mapping overrides (X12 only).
 
     Returns:
         The bytes to deliver.
@@ -504,26 +561,40 @@ def render(body: str, document_type: str, *, fmt: str, version: str, sender: tup
         tree, issues = write_ubl(document)
         _raise_on_errors(issues, document_type, "UBL")
         return Rendered(render_xml(tree), "application/xml", "ubl")
-    return _render_x12(document, version, sender, receiver, allocator, clock, usage)
+    return _render_x12(document, version, sender, receiver, allocator, clock, usage,
+                       envelope or OutboundEnvelope(), spec_overrides(overrides))
 
 
 def _render_x12(document, version: str, sender: tuple[str, str], receiver: tuple[str, str], allocator, clock,
-                usage: str) -> Rendered:
+                usage: str, envelope: OutboundEnvelope, overrides: tuple) -> Rendered:
     from crossdock.mappings import from_canonical
 
     if document.document_type not in OUTBOUND_SETS:
         raise MappingRuleFailed(f"{document.document_type} cannot be sent as X12", code="RENDER_UNSUPPORTED")
     set_id, functional_id = OUTBOUND_SETS[document.document_type]
-    transaction, issues = from_canonical(document, version=version)
+    transaction, issues = from_canonical(document, version=version, overrides=overrides)
     _raise_on_errors(issues, document.document_type, "X12")
     st = build_transaction(set_id, transaction.body, allocator=allocator)
     group = build_group(functional_id, (st,), application_sender=sender[1], application_receiver=receiver[1],
                         version=version, allocator=allocator, clock=clock)
     interchange = build_interchange((group,), sender=sender, receiver=receiver,
                                     version=_ISA_VERSION.get(version, "00401"), allocator=allocator,
-                                    clock=clock, usage=usage)
+                                    clock=clock, usage=usage, ack_requested=envelope.ack_requested,
+                                    delimiters=envelope.delimiters)
+    interchange = _with_authorization(interchange, envelope)
     return Rendered(serialize(interchange), "application/edi-x12", set_id, interchange.control_number,
                     ((functional_id, group.control_number),))
+
+
+def _with_authorization(interchange, envelope: OutboundEnvelope):
+    """ISA01..ISA04 from the agreement (the writer always writes ``00`` and blanks)."""
+    values = (*envelope.authorization, *envelope.security)
+    if values == ("00", "", "00", ""):
+        return interchange
+    padded = tuple(v.ljust(w) for v, w in zip(values, _ISA_AUTH_WIDTHS, strict=True))
+    elements = list(interchange.header.elements)
+    elements[ISA_AUTHORIZATION_FIELDS] = padded
+    return replace(interchange, header=Segment("ISA", tuple(elements)))
 
 
 def _render_cxml(document, sender: tuple[str, str], receiver: tuple[str, str], clock, usage: str,

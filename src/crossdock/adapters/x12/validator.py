@@ -133,6 +133,8 @@ SE_CONTROL_NUMBER = 2
 HL_ID = 1
 HL_PARENT = 2
 HL_LEVEL = 3
+#: ids that end a run of body segments in the reader (and never have a place in a set)
+_NO_PLACE = ("ISA", "IEA", "GS", "GE", "ST", "SE", "")
 _CONTROL_NUMBER = re.compile(r"[^\x00-\x1f]{4,9}")
 _SEGMENT_ID = re.compile(r"[A-Z0-9]{2,3}")
 _UNBOUNDED = 1 << 62
@@ -148,6 +150,13 @@ def _text(segment: Segment, position: int) -> str:
         if value.__class__ is str:
             return value
     return segment.get(position)
+
+
+def _plain_segment(parts: list[str]) -> Segment:
+    """The tree of a split segment text without composites (trailing empty elements dropped)."""
+    while len(parts) > 1 and not parts[-1]:
+        parts.pop()
+    return Segment(parts[0], tuple(parts[1:]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,7 +213,9 @@ class _Step(NamedTuple):
     checker: SegmentChecker
     clean: dict[str, bool]
     text_ok: Callable[[str], object]
-    check_parts: Callable[[Sequence[str]], bool]
+    by_count: list[Callable[[list[str]], object]]
+    #: the segment is an HL (its hierarchy is checked too)
+    hl: bool
     #: the loop the segment lands in (before a loop it enters)
     loop: _Loop
     #: mandatory children of ``loop`` skipped over
@@ -228,7 +239,9 @@ class _State:
         self.path = path
         #: the root before the set's first segment (its position 0 is not used yet)
         self.initial = initial
-        self.steps: dict[str, _Step] = {}
+        #: envelope ids (and the empty segment) never have a place in a set: they map to None
+        #: from the start, so the hot loop tests for them only when a lookup finds no move
+        self.steps: dict[str, _Step | None] = dict.fromkeys(_NO_PLACE)
         self._machine = machine
 
     def step(self, sid: str) -> _Step | None:
@@ -280,7 +293,7 @@ class _State:
         checker = seg.checker  # type: ignore[union-attr]
         return _Step(len(path) - 1 - depth, same, limit, isinstance(child, _Loop), bool(closes or missing),
                      self._machine.state(after), loop_id, checker, checker.clean_raw, checker.text_ok,
-                     checker.check_parts, loop, missing, tuple(closes), child)
+                     checker.by_count, seg.id == "HL", loop, missing, tuple(closes), child)  # type: ignore[union-attr]
 
 
 class _Machine:
@@ -484,37 +497,28 @@ class SetValidator:
         state = self._state
         assert state is not None
         steps = state.steps
-        new = tuple.__new__
         limit_size = CLEAN_CACHE_SIZE
         # the segment at pieces[i] is at position i + shift in the set (ST is 1)
         shift = self._count - start + 2
         for index in range(start, len(pieces)):  # noqa: B007  the index is returned
             raw = pieces[index]
             parts = raw.split(e)
-            sid = parts[0]
-            if sid in stop:
-                break
-            if not parts[-1]:
-                while not parts[-1]:
-                    parts.pop()
             try:
-                step = steps[sid]
+                step = steps[parts[0]]
             except KeyError:
-                step = None
+                step = None  # a move not taken from this state yet, or a segment with no place
             if step is None or c is not None and (c in raw or r in raw):
+                if parts[0] in stop:
+                    break
                 # the general path: composites, repetitions, a first or a misplaced move
-                values = _split_values(parts, c, r) if c is not None and (c in raw or r in raw) else tuple(parts[1:])
-                segment = new(Segment, (sid, values))
                 self._state = state
-                self._feed_segment(segment, index + shift)
+                self._feed_split(parts, raw, c, r, index + shift, keep)
                 state = self._state
                 steps = state.steps
-                if keep is not None:
-                    keep(segment)
                 continue
+            pops, same, limit, enter, flagged, state, loop_id, checker, clean, text_ok, by_count, hl, _, _, _, _ = step
             if keep is not None:
-                keep(new(Segment, (sid, tuple(parts[1:]))))
-            pops, same, limit, enter, flagged, state, loop_id, checker, clean, text_ok, check_parts, _, _, _, _ = step
+                keep(_plain_segment(parts))
             if flagged:
                 self._step_errors(step, index + shift)
             if pops:
@@ -522,28 +526,45 @@ class SetValidator:
             if same:
                 uses = runs[-1] = runs[-1] + 1
                 if uses > limit:
-                    self._over_limit(step, sid, index + shift)
+                    self._over_limit(step, parts[0], index + shift)
             else:
                 runs[-1] = 1
             if enter:
                 runs.append(1)
             steps = state.steps
-            if sid == "HL":
+            if hl:
                 hl_problems = self._check_hl(parts, 1)
                 if hl_problems or not checker.raw_clean(raw, parts):
-                    self._element_problems(checker, new(Segment, (sid, tuple(parts[1:]))), index + shift, loop_id, hl_problems)
+                    self._element_problems(checker, _plain_segment(parts), index + shift, loop_id, hl_problems)
             elif raw not in clean:
-                if (checked or text_ok(raw)) and check_parts(parts):
+                try:
+                    ok = (checked or text_ok(raw)) and by_count[len(parts)](parts)
+                except IndexError:  # more elements than defined (maybe trailing empty ones)
+                    ok = False
+                if ok:
                     if len(clean) >= limit_size:
                         clean.clear()
                     clean[raw] = True
                 else:
-                    self._element_problems(checker, new(Segment, (sid, tuple(parts[1:]))), index + shift, loop_id)
+                    self._element_problems(checker, _plain_segment(parts), index + shift, loop_id)
         else:
             index = len(pieces)
         self._state = state
         self._count += index - start
         return index
+
+    def _feed_split(self, parts: list[str], raw: str, c: str | None, r: str | None, position: int,
+                    keep: Callable[[Segment], object] | None) -> None:
+        """One segment of :meth:`feed_texts` through the tree path (:meth:`_feed_segment`)."""
+        if c is not None and (c in raw or r in raw):
+            while len(parts) > 1 and not parts[-1]:
+                parts.pop()
+            segment = Segment(parts[0], _split_values(parts, c, r))
+        else:
+            segment = _plain_segment(parts)
+        self._feed_segment(segment, position)
+        if keep is not None:
+            keep(segment)
 
     def _count_only(self, pieces: list[str], start: int, stop: frozenset[str],
                     separators: tuple[str, str | None, str | None], keep: Callable[[Segment], object] | None) -> int:

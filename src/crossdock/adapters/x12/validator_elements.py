@@ -17,9 +17,12 @@ Character sets (the partner agreement's ``X12CharacterSet``, see :data:`CHARSETS
 code 6 "invalid character in data element", at its element's position. Control characters are
 never data, whatever the set.
 
-The reader's raw path (:meth:`SegmentChecker.text_ok`, :attr:`SegmentChecker.check_parts`,
+The reader's raw path (:meth:`SegmentChecker.text_ok`, :attr:`SegmentChecker.by_count`,
 :attr:`SegmentChecker.clean_raw`) checks a segment from its text and its split element list
-(segment id first) without building a tree; it gives the same verdict as :meth:`is_clean`.
+(segment id first) without building a tree: one generated function per element count, compiled
+on first use, unpacks the elements into locals and checks them in a straight line. It gives the
+same verdict as :meth:`is_clean`, except that a segment with trailing empty elements beyond the
+defined ones is left to the slow path (which clears it).
 """
 
 from __future__ import annotations
@@ -533,7 +536,9 @@ class SegmentChecker:
         text_ok: truthy when a segment text (elements joined by ``element_sep``, with or without
             the segment id) holds only allowed characters.
         outside: finds a character of one value that the set does not allow.
-        check_parts: :attr:`simple` for the reader's split list (segment id first).
+        by_count: checks of the reader's split list (segment id first, trailing empty elements
+            kept), indexed by its length; truthy when clean. A list longer than the table is not
+            clean here (the slow path decides).
         clean_raw: raw segment texts (id included) already found clean; bounded like ``clean``.
     """
 
@@ -548,7 +553,7 @@ class SegmentChecker:
     charset: Charset
     text_ok: Callable[[str], object]
     outside: Callable[[str], re.Match[str] | None]
-    check_parts: Callable[[Sequence[str]], bool]
+    by_count: list[Callable[[list[str]], object]]
     clean_raw: dict[str, bool]
 
     def is_clean(self, elements: tuple[Value, ...]) -> bool:
@@ -568,11 +573,12 @@ class SegmentChecker:
 
     def raw_clean(self, raw: str, parts: list[str]) -> bool:
         """Fast path from the reader's text: ``raw`` is the segment as written (no component or
-        repetition separator in it), ``parts`` its split on the element separator (id first,
-        trailing empty elements dropped). Same verdict as :meth:`is_clean`."""
+        repetition separator in it), ``parts`` its split on the element separator (id first).
+        ``True`` only when :meth:`is_clean` would say so; ``False`` may also mean "ask the slow
+        path" (trailing empty elements beyond the defined ones)."""
         if raw in self.clean_raw:
             return True
-        if not self.text_ok(raw) or not self.check_parts(parts):
+        if len(parts) >= len(self.by_count) or not self.text_ok(raw) or not self.by_count[len(parts)](parts):
             return False
         if len(self.clean_raw) >= CLEAN_CACHE_SIZE:
             self.clean_raw.clear()
@@ -639,7 +645,7 @@ def compile_segment(seg: SegmentDef, element_sep: str, component_sep: str,
         charset,
         _text_test(charset, element_sep),
         _outside(charset).search,
-        _generate_simple_check(seg, offset=1),
+        _count_checks(seg, ascii_known=charset != "utf8"),
         {},
     )
 

@@ -41,6 +41,8 @@ from typing import Any
 import structlog
 from sqlalchemy.engine import Connection
 
+from crossdock.gateway.observability.logs import bind_message
+from crossdock.gateway.partners import partner_by_id
 from crossdock.gateway.runtime import Runtime
 from crossdock.gateway.workflow.outbox import (
     LeaseLost,
@@ -66,6 +68,10 @@ from crossdock.schemas.errors import CrossdockError, InputRejected
 __all__ = ["run_work", "run_claimed"]
 
 log = structlog.get_logger("crossdock.workflow")
+#: stages that read the X12 of an inbound message anyway (so its control numbers are known to log)
+_READS_X12 = frozenset({"parse", "acknowledge", "map"})
+#: control numbers bound to a log line at most (a batch of sets is summarised by a count)
+_MAX_LOGGED_NUMBERS = 5
 
 
 class _StageFailed(Exception):
@@ -175,12 +181,14 @@ def _run_chain(runtime: Runtime, conn: Connection, chain: _Chain, pre: Any, *,
             return claimed
         ctx = StageContext(runtime, conn, work, message, now, pre if first else None, memo=memo)
         began = time.perf_counter()
-        try:
-            result = stage.run(ctx)
-        except Exception as exc:
-            if first or stop_at is not None:
-                raise
-            raise _StageFailed(name, exc, (time.perf_counter() - began) * 1000) from exc
+        with bind_message(work.message_id, stage=name, **_log_ids(ctx, name)):
+            try:
+                result = stage.run(ctx)
+            except Exception as exc:
+                if first or stop_at is not None:
+                    raise
+                raise _StageFailed(name, exc, (time.perf_counter() - began) * 1000) from exc
+            log.debug("stage done", outcome=result.outcome, ms=round((time.perf_counter() - began) * 1000, 1))
         chain.spawned.extend(ctx.spawned)
         _pause(runtime, name)
         chain.event(name, result, (time.perf_counter() - began) * 1000)
@@ -190,6 +198,33 @@ def _run_chain(runtime: Runtime, conn: Connection, chain: _Chain, pre: Any, *,
         name, first = result.next_stage, False
     _finish(conn, chain)
     return None
+
+
+def _log_ids(ctx: StageContext, stage: str) -> dict[str, str]:
+    """Partner code and the X12 control numbers (ISA13, GS06, ST02) of the message, for its log lines."""
+    message = ctx.message
+    ids: dict[str, str] = {}
+    partner_id = message.partner_id if message.direction == "inbound" else message.recipient_id
+    if partner_id is not None:
+        code = ctx.remember(("partner_code", partner_id), lambda: getattr(partner_by_id(ctx.conn, partner_id), "code", None))
+        if code is not None:
+            ids["partner"] = code
+    if message.format != "x12" or message.direction != "inbound":
+        return ids
+    if stage not in _READS_X12 and ("x12",) not in ctx.memo:
+        return ids
+    reading = ctx.x12()
+    for name, numbers in (("isa13", [i.control_number for i in reading.interchanges]),
+                          ("gs06", [g.control_number for i in reading.interchanges for g in i.groups]),
+                          ("st02", [s.control_number for s in reading.sets])):
+        if numbers:
+            ids[name] = _summarise(numbers)
+    return ids
+
+
+def _summarise(numbers: list[str]) -> str:
+    shown = ",".join(numbers[:_MAX_LOGGED_NUMBERS])
+    return shown if len(numbers) <= _MAX_LOGGED_NUMBERS else f"{shown},+{len(numbers) - _MAX_LOGGED_NUMBERS}"
 
 
 def _finish(conn: Connection, chain: _Chain) -> None:

@@ -44,6 +44,7 @@ from crossdock.gateway.ingest import new_message_id
 from crossdock.gateway.partners import (
     AgreementConfig,
     ChannelConfig,
+    EnvelopeConfig,
     Partner,
     find_agreement,
     isa_identity,
@@ -57,6 +58,7 @@ from crossdock.gateway.store.engine import insert_ignore, is_postgres
 from crossdock.gateway.workflow.dedupe import claim_key, claim_keys
 from crossdock.gateway.workflow.outbox import WorkClaim, add_work
 from crossdock.schemas.errors import PartnerUnknown, has_errors
+from crossdock.schemas.x12.tree import Delimiters as X12Delimiters
 
 __all__ = [
     "StageContext",
@@ -73,7 +75,10 @@ __all__ = [
 ]
 
 INBOUND_FIRST_STAGE = "parse"
+#: the X12 character set of a partner without an agreement (AgreementConfig's default)
+DEFAULT_CHARSET = "extended"
 DAY_S = 86400.0
+HOUR_S = 3600.0
 _ACCEPTED_SETS = ("A", "E")
 #: interchange statuses whose sets are not processed
 _SKIPPED = ("partner_unknown", "sender_mismatch", "receiver_unknown", "duplicate")
@@ -189,10 +194,34 @@ class StageContext:
             _payload_query(), {"sha": self.message.sha256}).scalar_one())
 
     def x12(self) -> pipeline.X12Reading:
-        """The message's X12 reading (cached per process by content hash)."""
+        """The message's X12 reading under the sender's agreed charset (cached per process by
+        content hash and charset)."""
+        return self.remember(("x12",), self._read_x12)
+
+    def _read_x12(self) -> pipeline.X12Reading:
+        # The charset is the sender's, and who sent it is in the bytes: read once with the
+        # default, then again only when the sender's agreement names another charset.
+        reading = self._cached_reading(DEFAULT_CHARSET)
+        charset = self._sender_charset(reading)
+        return reading if charset == DEFAULT_CHARSET else self._cached_reading(charset)
+
+    def _cached_reading(self, charset: str) -> pipeline.X12Reading:
         message = self.message
-        return self.remember(("x12",), lambda: self.runtime.readings.get(
-            message.sha256, message.size, lambda: pipeline.read_x12(self.payload())))
+        return self.runtime.readings.get(f"{message.sha256}:{charset}", message.size,
+                                         lambda: pipeline.read_x12(self.payload(), charset=charset))
+
+    def _sender_charset(self, reading: pipeline.X12Reading) -> str:
+        if not reading.interchanges:
+            return DEFAULT_CHARSET
+        first = reading.interchanges[0]
+        partner_id = self.message.partner_id
+        if partner_id is None:
+            partner = self.partner("isa", isa_identity(*first.sender))
+            partner_id = partner.id if partner is not None else None
+        if partner_id is None:
+            return DEFAULT_CHARSET
+        agreement = self.agreement(partner_id, _first_set_type(first, reading.sets), "inbound", required=False)
+        return agreement.charset if agreement is not None else DEFAULT_CHARSET
 
     def documents_reading(self) -> pipeline.DocumentReading:
         """The message's XML/JSON documents, read once per chain."""
@@ -313,7 +342,13 @@ def parse(ctx: StageContext) -> StageResult:
     if reading.error is not None:
         raise reading.error
     conn = ctx.conn
-    rows, group_dups, owner, content_dup = _interchange_rows(ctx, reading)
+    rows, windows, owner = _interchange_rows(ctx, reading)
+    if not any(r["partner_id"] or r["status"] == "receiver_unknown" for r in rows):
+        identities = ", ".join(sorted({r["sender"] for r in rows})) or "none"
+        if any(r["status"] == "sender_mismatch" for r in rows):
+            return _refuse(SenderMismatch(f"ISA sender(s) {identities} are not the authenticated partner"))
+        return _refuse(PartnerUnknown(f"no registered partner for ISA sender(s) {identities}"))
+    group_dups, content_dup = _claim_duplicates(ctx, reading, rows, windows, owner)
     group_rows = [{"message_id": message.id, "interchange_position": view.position, "position": g.position,
                    "functional_id": g.functional_id, "control_number": g.control_number, "version": g.version,
                    "status": g.status, "ak9_codes": list(g.ak9_codes)}
@@ -353,15 +388,17 @@ def parse(ctx: StageContext) -> StageResult:
     return StageResult("acknowledge", "duplicate" if all_dup else "ok", detail)
 
 
+def _refuse(error: PartnerUnknown) -> StageResult:
+    """End the message as ``failed`` with the sender error, *committing* the security events the
+    stage recorded (raising would roll them back with the stage; BAD_INPUT 22)."""
+    return StageResult(None, "failed", f"{error.code}: {error.message}"[:500], failure=(error.code, error.message))
+
+
 def _interchange_rows(ctx: StageContext, reading: pipeline.X12Reading):
-    """One row per interchange with its partner and status; claims (sender, ISA13), content and GS06 keys.
+    """One row per interchange with its partner and status; a security event per refused sender.
 
     Returns:
-        (rows, duplicate (interchange, group) positions, the partner owning the content, the
-        message holding the same content or None).
-
-    Raises:
-        SenderMismatch / PartnerUnknown: no interchange could be filed under a partner.
+        (rows, duplicate window per filed interchange position, the partner owning the content).
     """
     message, conn = ctx.message, ctx.conn
     owner = message.partner_id
@@ -376,8 +413,13 @@ def _interchange_rows(ctx: StageContext, reading: pipeline.X12Reading):
                                   detail={"receiver": receiver, "interchange": view.control_number})
         elif (partner := ctx.partner("isa", identity)) is None:
             status = "partner_unknown"
+            record_security_event(conn, "sender_unknown", partner_id=message.partner_id, message_id=message.id,
+                                  detail={"sender": identity, "interchange": view.control_number})
         elif message.partner_id is not None and partner.id != message.partner_id:
             # Never file interchange data under a partner other than the authenticated one.
+            record_security_event(conn, "sender_mismatch", partner_id=message.partner_id, message_id=message.id,
+                                  detail={"sender": identity, "sender_partner_id": partner.id,
+                                          "interchange": view.control_number})
             status, partner = "sender_mismatch", None
         else:
             owner = owner or partner.id
@@ -388,11 +430,17 @@ def _interchange_rows(ctx: StageContext, reading: pipeline.X12Reading):
                      "partner_id": partner.id if partner else None, "sender": identity, "receiver": receiver,
                      "control_number": view.control_number, "version": view.version, "usage": view.usage or "P",
                      "status": status, "ta1_code": ta1, "test": test, "duplicate_of": None})
-    if not any(r["partner_id"] or r["status"] == "receiver_unknown" for r in rows):
-        identities = ", ".join(sorted({r["sender"] for r in rows})) or "none"
-        if any(r["status"] == "sender_mismatch" for r in rows):
-            raise SenderMismatch(f"ISA sender(s) {identities} are not the authenticated partner")
-        raise PartnerUnknown(f"no registered partner for ISA sender(s) {identities}")
+    return rows, windows, owner
+
+
+def _claim_duplicates(ctx: StageContext, reading: pipeline.X12Reading, rows: list[dict[str, Any]],
+                      windows: dict[int, float], owner: int | None):
+    """Claim (sender, ISA13), content and GS06 keys; marks duplicate interchanges in ``rows``.
+
+    Returns:
+        (duplicate (interchange, group) positions, the message holding the same content or None).
+    """
+    message, conn = ctx.message, ctx.conn
     sha_key = ("sha", f"{owner}:{message.sha256}")
     held = claim_keys(conn, [(*sha_key, ctx.window_s(None))] + [
         ("isa", f"{rows[p]['sender']}:{rows[p]['control_number']}", window) for p, window in windows.items()],
@@ -409,18 +457,22 @@ def _interchange_rows(ctx: StageContext, reading: pipeline.X12Reading):
     held_groups = claim_keys(conn, [(scope, key, windows[group_claims[(scope, key)][0]])
                                     for scope, key in group_claims], message.id, now=ctx.now)
     group_dups = {group_claims[key] for key, holder in held_groups.items() if holder is not None}
-    return rows, group_dups, owner, held[(sha_key[0], sha_key[1][:200])]
+    return group_dups, held[(sha_key[0], sha_key[1][:200])]
 
 
 def _parse_document_message(ctx: StageContext) -> StageResult:
     message = ctx.message
     if message.partner_id is None:
-        raise PartnerUnknown("XML and JSON messages need an authenticated sender")
+        record_security_event(ctx.conn, "sender_unknown", partner_id=None, message_id=message.id,
+                              detail={"format": message.format})
+        return _refuse(PartnerUnknown("XML and JSON messages need an authenticated sender"))
     sender = ctx.documents_reading().sender
     if sender is not None:
         claimed = ctx.partner("cxml", sender)
         if claimed is not None and claimed.id != message.partner_id:
-            raise SenderMismatch(f"cXML sender {sender} is not the authenticated partner")
+            record_security_event(ctx.conn, "sender_mismatch", partner_id=message.partner_id,
+                                  message_id=message.id, detail={"sender": sender, "sender_partner_id": claimed.id})
+            return _refuse(SenderMismatch(f"cXML sender {sender} is not the authenticated partner"))
     agreement = ctx.agreement(message.partner_id, "*", "inbound", required=False)
     duplicate_of = claim_key(ctx.conn, "sha", f"{message.partner_id}:{message.sha256}", message.id,
                              now=ctx.now, window_s=ctx.window_s(agreement))
@@ -568,9 +620,12 @@ def _map_x12(ctx: StageContext, existing: dict[int, str]):
     for view in reading.sets:
         if statuses.get(view.position) not in _ACCEPTED_SETS or existing.get(view.position) not in (None, "mapping_failed"):
             continue
+        partner_id = owners[view.position][0]
         if view.set_id in ("997", "999"):
-            _record_received_ack(ctx, view, owners[view.position][0])
-        mapped.append(pipeline.map_set(view))
+            _record_received_ack(ctx, view, partner_id)
+        agreement = None if partner_id is None else ctx.agreement(
+            partner_id, pipeline.SET_DOCUMENT_TYPES.get(view.set_id, "*"), "inbound", required=False)
+        mapped.append(pipeline.map_set(view, agreement.mapping_overrides if agreement else ()))
     return mapped, owners
 
 
@@ -622,10 +677,27 @@ def _store_documents(ctx: StageContext, mapped: list[pipeline.MappedDocument], o
 
 # -------------------------------------------------------------------------------- apply
 
-_LINKS = {"ship_notice": ("ships", ("purchase_order",)),
-          "invoice": ("invoices", ("purchase_order", "ship_notice")),
-          "order_response": ("acknowledges", ("purchase_order",)),
-          "order_change": ("changes", ("purchase_order",))}
+#: the business keys naming an order: one PO (850, 855, 860, 810) or every PO of a shipment (856)
+_PO_KEYS = ("po_number", "po_numbers")
+
+
+@dataclass(frozen=True, slots=True)
+class _LinkRule:
+    """A document links to a ``target`` type whose ``target_key`` holds one of its ``own_keys``."""
+
+    own_keys: tuple[str, ...]
+    target: str
+    target_key: str
+
+
+_TO_ORDER = _LinkRule(_PO_KEYS, "purchase_order", "po_number")
+_LINKS: dict[str, tuple[str, tuple[_LinkRule, ...]]] = {
+    "ship_notice": ("ships", (_TO_ORDER,)),
+    "invoice": ("invoices", (_TO_ORDER, _LinkRule(("asn_number",), "ship_notice", "asn_number"),
+                             _LinkRule(("bill_of_lading",), "ship_notice", "bill_of_lading"))),
+    "order_response": ("acknowledges", (_TO_ORDER,)),
+    "order_change": ("changes", (_TO_ORDER,)),
+}
 
 
 def apply(ctx: StageContext) -> StageResult:
@@ -674,20 +746,24 @@ def _key_map(pairs: Iterable[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
 
 
 def _link(conn: Connection, documents: list[AppliedDocument]) -> int:
+    """Link each document to the earlier documents of the same partner it refers to (856 → 850,
+    810 → 850 and 856 …) by shared business keys; returns the number of links made."""
     rows = []
     for document in documents:
-        relation, targets = _LINKS.get(document.document_type, (None, ()))
-        numbers = document.keys.get("po_number", ())
-        if not relation or not numbers:
-            continue
-        found = conn.execute(
-            select(t.documents.c.id).join(t.document_keys, and_(
-                t.document_keys.c.document_id == t.documents.c.id, t.document_keys.c.name == "po_number"))
-            .where(t.document_keys.c.value.in_(numbers), t.documents.c.partner_id == document.partner_id,
-                   t.documents.c.document_type.in_(targets), t.documents.c.id != document.id)
-        ).scalars().all()
+        relation, rules = _LINKS.get(document.document_type, (None, ()))
+        targets: set[int] = set()
+        for rule in rules:
+            numbers = {v for name in rule.own_keys for v in document.keys.get(name, ())}
+            if not numbers:
+                continue
+            targets.update(conn.execute(
+                select(t.documents.c.id).join(t.document_keys, and_(
+                    t.document_keys.c.document_id == t.documents.c.id, t.document_keys.c.name == rule.target_key))
+                .where(t.document_keys.c.value.in_(sorted(numbers)), t.documents.c.partner_id == document.partner_id,
+                       t.documents.c.document_type == rule.target, t.documents.c.id != document.id)
+            ).scalars().all())
         rows.extend({"from_document_id": document.id, "to_document_id": target, "relation": relation}
-                    for target in set(found))
+                    for target in sorted(targets))
     if rows:
         insert_ignore(conn, t.document_links, rows, ("from_document_id", "to_document_id"))
     return len(rows)
@@ -738,15 +814,18 @@ def _forward(ctx: StageContext, doc: StoredDocument) -> int:
 def _render_for_recipient(ctx: StageContext, doc: StoredDocument) -> int:
     recipient = ctx.message.recipient_id
     agreement = ctx.agreement(recipient, doc.document_type, "outbound")
-    sender, receiver = _addresses(ctx, recipient, agreement.format)
+    sender, receiver = _addresses(ctx, recipient, agreement.format, agreement.envelope)
     out = pipeline.render(doc.body, doc.document_type, fmt=agreement.format, version=agreement.x12_version,
                           sender=sender, receiver=receiver, allocator=_render_allocator(ctx, recipient, agreement.format),
-                          clock=ctx.clock, usage="T" if agreement.mode == "test" else "P", payload_id=f"{ctx.message.id}.{doc.id}")
+                          clock=ctx.clock, usage="T" if agreement.mode == "test" else "P",
+                          payload_id=f"{ctx.message.id}.{doc.id}", envelope=_outbound_envelope(agreement.envelope),
+                          overrides=agreement.mapping_overrides)
     stored = _store_outbound(ctx, source_key=f"render:{doc.id}:{recipient}", payload=out.payload, kind=out.kind,
                              fmt=pipeline.FORMAT_FAMILIES[agreement.format], content_type=out.content_type,
                              recipient_id=recipient, channel=agreement.channel)
     if stored is not None and agreement.format == "x12" and agreement.expect_ack:
-        overdue = ctx.runtime.settings.workflow.ack_overdue_after_s
+        overdue = (agreement.ack_within_hours * HOUR_S if agreement.ack_within_hours is not None
+                   else ctx.runtime.settings.workflow.ack_overdue_after_s)
         ctx.conn.execute(t.acks.insert(), [
             {"direction": "expected", "kind": "997", "message_id": stored, "partner_id": recipient,
              "interchange_control": out.control_number, "group_control": control.lstrip("0") or "0",
@@ -763,13 +842,33 @@ def _render_allocator(ctx: StageContext, partner_id: int, fmt: str) -> DurableAl
     return allocator
 
 
-def _addresses(ctx: StageContext, partner_id: int, fmt: str) -> tuple[tuple[str, str], tuple[str, str]]:
-    """(our address, the partner's) in the outbound format: ISA qualifier/id, or cXML domain/identity."""
+def _outbound_envelope(envelope: EnvelopeConfig | None) -> pipeline.OutboundEnvelope | None:
+    if envelope is None:
+        return None
+    d = envelope.delimiters
+    return pipeline.OutboundEnvelope(
+        authorization=(envelope.authorization_qualifier, envelope.authorization),
+        security=(envelope.security_qualifier, envelope.security), ack_requested=envelope.ta1_requested,
+        delimiters=X12Delimiters(element=d.element, segment=d.segment, component=d.component,
+                                 repetition=d.repetition))
+
+
+def _addresses(ctx: StageContext, partner_id: int, fmt: str, envelope: EnvelopeConfig | None = None,
+               ) -> tuple[tuple[str, str], tuple[str, str]]:
+    """(our address, the partner's) in the outbound format: ISA qualifier/id, or cXML domain/identity.
+
+    For X12 the agreement's envelope values, when set, replace the hub settings (ours) and the
+    partner's first ISA identity (theirs).
+    """
     settings = ctx.runtime.settings
     if fmt not in ("x12", "cxml"):
         return ("", ""), ("", "")
     kind = "isa" if fmt == "x12" else "cxml"
     ours = (settings.hub_isa_qualifier if fmt == "x12" else pipeline.HUB_CXML_DOMAIN, settings.hub_isa_id)
+    if fmt == "x12" and envelope is not None:
+        ours = (envelope.sender_qualifier or ours[0], envelope.sender_id or ours[1])
+        if envelope.receiver_qualifier and envelope.receiver_id:
+            return ours, (envelope.receiver_qualifier, envelope.receiver_id)
     value = ctx.remember(("identity", partner_id, kind), lambda: ctx.conn.execute(
         select(t.partner_identities.c.value).where(t.partner_identities.c.partner_id == partner_id,
                                                    t.partner_identities.c.kind == kind)
@@ -777,6 +876,8 @@ def _addresses(ctx: StageContext, partner_id: int, fmt: str) -> tuple[tuple[str,
     if value is None:
         raise PartnerUnknown(f"partner {partner_id} has no {kind} identity to address {fmt} to")
     qualifier, _, identifier = value.partition(":")
+    if fmt == "x12" and envelope is not None:
+        return ours, (envelope.receiver_qualifier or qualifier, envelope.receiver_id or identifier)
     return ours, (qualifier, identifier)
 
 

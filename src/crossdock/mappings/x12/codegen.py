@@ -24,7 +24,7 @@ from crossdock.mappings.engine import EXTENSION_KEY
 from crossdock.mappings.spec import DocumentSpec
 from crossdock.mappings.transforms import TransformFailed
 from crossdock.mappings.x12 import compiled as _compiled_module
-from crossdock.mappings.x12.compiled import CompiledSpec, compile_inbound
+from crossdock.mappings.x12.compiled import _MAX_PLANS, CompiledSpec, _NodeState, _Reader, compile_inbound
 from crossdock.mappings.x12.loops import group
 from crossdock.schemas.errors import Issue
 from crossdock.schemas.x12.tree import Segment
@@ -35,7 +35,6 @@ _FORMAT = "x12"
 _INDENT = "    "
 
 Body = tuple[Segment, ...] | list[Segment]
-TableFunction = Callable[[Any, Any, "int | None", tuple[Any, ...]], dict[str, Any]]
 
 
 class _Writer:
@@ -219,11 +218,12 @@ def _store(writer: _Writer, rule: Any, depth: int) -> None:
 
 def _nested(writer: _Writer, rule: Any, depth: int) -> None:
     emit = writer.emit
-    child = writer.function(rule.table)
+    child = writer.tables[id(rule.table)]
     segment, qualifier = rule.segment, rule.qualifier
     emit(depth, f"# {'One' if rule.single else 'Each'} {rule.target} <- {rule.source}")
     emit(depth, "found = []")
     emit(depth, f"if (shape.hierarchical and shape.trigger == {segment!r}) or {segment!r} in shape.by_trigger:")
+    # a loop instance whose head is not the trigger cannot match: heads lists the heads there are
     emit(depth + 1, f"if {segment!r} in state.heads:")
     inner = depth + 2
     emit(inner, "entered = reader.entered")
@@ -272,49 +272,100 @@ def _nested(writer: _Writer, rule: Any, depth: int) -> None:
                         f"loc + ({rule.source!r},)))")
 
 
-def _table(writer: _Writer, name: str, table: Any) -> None:
+def _plan_function(writer: _Writer, name: str, rules: tuple[Any, ...], free: bool) -> None:
+    """One function applying ``rules`` (a table's plan) to a loop instance (``free``) or one segment."""
     emit = writer.emit
     emit(0, f"def {name}(reader, state, only, loc):")
     for line in ("data = {}", "items = state.items", "taken = state.taken", "shape = state.shape",
-                 "issues = reader.issues", "ctx = reader.ctx", "free = only is None",
-                 "index = state.index if free else {items[only][0]: (only,)}"):
+                 "issues = reader.issues", "ctx = reader.ctx"):
         emit(1, line)
-    for rule in table.rules:
+    emit(1, "index = state.index" if free else "index = {items[only][0]: (only,)}")
+    for rule in rules:
         kind = type(rule).__name__
-        if kind == "_Field" and rule.single is not None:
-            _field(writer, rule, 1)
+        if kind == "_Field":
+            if rule.single is not None:
+                _field(writer, rule, 1, free)
+            else:
+                _field_many(writer, rule, 1, free)
         elif kind == "_Nested":
             _nested(writer, rule, 1)
         elif kind == "_Const":
             emit(1, _put_code(rule.parents, rule.last, writer.const(rule.value)))
         else:
-            # several sources or a collect: rare, so the compiled rule object does it
+            # a collect: rare and dominated by its transform, so the compiled rule object does it
             emit(1, f"{writer.const(rule)}.read(reader, state, only, loc, data)")
-    emit(1, "if free:")
-    emit(2, "leftover = _unmapped(reader, state)")
-    emit(2, "if leftover:")
-    emit(3, f"data.setdefault('extensions', {{}})[{_FORMAT!r}] = {{_EXTENSION_KEY: leftover}}")
+    if free:
+        # a loop scope reports what no rule took; a single-segment scope reports nothing
+        emit(1, "leftover = _unmapped(reader, state)")
+        emit(1, "if leftover:")
+        emit(2, f"data.setdefault('extensions', {{}})[{_FORMAT!r}] = {{_EXTENSION_KEY: leftover}}")
     emit(1, "return data")
-    emit(0, "")
+
+
+class _TableCode:
+    """A compiled rule table's generated functions, one per plan (the rules worth running for the
+    segment ids present), generated at the plan's first use like the compiled table's plans."""
+
+    __slots__ = ("table", "writer", "label", "functions", "whole")
+
+    def __init__(self, table: Any, writer: _Writer, label: str) -> None:
+        self.table, self.writer, self.label = table, writer, label
+        self.functions: dict[Any, Callable[..., dict[str, Any]]] = {}
+        #: every rule, per mode: used once the plan cache is full (junk input with endless shapes)
+        self.whole: dict[bool, Callable[..., dict[str, Any]]] = {}
+
+    def read(self, reader: Any, state: Any, only: int | None, loc: tuple[Any, ...]) -> dict[str, Any]:
+        """As the compiled table's ``read``: apply the table to a loop instance or one segment."""
+        if only is None:
+            key: Any = state.heads.union(state.index)
+        else:
+            segment_id, elements = state.items[only]
+            key = (segment_id, len(elements), state.heads)
+        function = self.functions.get(key)
+        if function is None:
+            function = self._generate(key, state, only)
+        return function(reader, state, only, loc)
+
+    def _generate(self, key: Any, state: Any, only: int | None) -> Callable[..., dict[str, Any]]:
+        free = only is None
+        if len(self.functions) >= _MAX_PLANS:
+            function = self.whole.get(free)
+            if function is None:
+                function = self.whole[free] = self._function(self.table.rules, free)
+            return function
+        if free:
+            plan = self.table._plan(key, key)
+        else:
+            segment_id, elements = state.items[only]
+            plan = self.table._plan(key, state.heads | {segment_id}, len(elements))
+        function = self.functions[key] = self._function(plan, free)
+        return function
+
+    def _function(self, rules: tuple[Any, ...], free: bool) -> Callable[..., dict[str, Any]]:
+        _plan_function(self.writer, "_plan", rules, free)
+        return self.writer.compile("_plan", self.label)[1]
 
 
 class GeneratedSpec:
     """A spec's inbound mapping as generated code: ``read(body)`` as :meth:`CompiledSpec.read`."""
 
-    __slots__ = ("compiled", "source", "_root")
+    __slots__ = ("compiled", "_root")
 
     def __init__(self, compiled: CompiledSpec) -> None:
         self.compiled = compiled
         writer = _Writer()
-        root = writer.function(compiled.root)
-        while writer.pending:
-            table = writer.pending.pop(0)
-            _table(writer, writer.functions[id(table)], table)
-        #: the generated module's text (kept for debugging and tests)
-        self.source = "\n".join(writer.lines)
         label = f"<crossdock.codegen {compiled.spec.name} {compiled.version}>"
-        exec(compile(self.source, label, "exec"), writer.namespace)  # noqa: S102 - our own generated code
-        self._root: TableFunction = writer.namespace[root]
+        pending, codes = [compiled.root], []
+        while pending:
+            table = pending.pop()
+            if id(table) in writer.tables:
+                continue
+            code = _TableCode(table, writer, label)
+            writer.tables[id(table)] = name = f"_T{len(writer.tables)}"
+            writer.namespace[name] = code.read
+            codes.append(code)
+            pending.extend(rule.table for rule in table.rules if hasattr(rule, "table"))
+        self._root = codes[0].read
 
     def read(self, body: Body) -> tuple[dict[str, Any], list[Issue]]:
         """Map a transaction body (ST/SE excluded) to the canonical model's data.
@@ -322,8 +373,8 @@ class GeneratedSpec:
         Returns:
             ``(data, issues)``, equal to what :meth:`CompiledSpec.read` returns for ``body``.
         """
-        reader = _compiled_module._Reader()
-        data = self._root(reader, _compiled_module._NodeState(group(body, self.compiled.spec.structure)), None, ())
+        reader = _Reader()
+        data = self._root(reader, _NodeState(group(body, self.compiled.spec.structure)), None, ())
         return data, reader.issues
 
 
@@ -333,7 +384,7 @@ def _generated(compiled: CompiledSpec) -> GeneratedSpec:
 
 
 def generate_inbound(spec: DocumentSpec, version: str) -> GeneratedSpec:
-    """The generated mapping function of ``spec`` for ``version`` (generated once, then cached).
+    """The generated mapping of ``spec`` for ``version`` (built once per compiled spec, then cached).
 
     Raises:
         SpecInvalid: a path or transform of the spec is invalid (as :func:`compile_inbound`).
