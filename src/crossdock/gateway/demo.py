@@ -11,18 +11,25 @@ code       kind    API key               ISA sender        agreements
                                                            ``<var>/outbox/globex``
 =========  ======  ====================  ================  =========================================
 
+Inventory (``demo_inventory.yaml``): Globex supplies ACME's stores 42 and 43 under VMI with the items of
+``examples/850.x12``, ``852.x12`` and ``856.x12``; post the 852 as ACME and Globex's portal shows proposals.
+
 People (web pages at ``/login``): ``ops`` / ``demo-ops-password`` (console), ``globex-sales`` /
 ``demo-supplier-password`` (supplier portal, partner ``globex``), ``admin`` / ``demo-admin-password``.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from sqlalchemy import Engine, select
 
 from crossdock.gateway.auth.users import create_user, password_hasher
+from crossdock.gateway.inventory.importer import parse_master_data
+from crossdock.gateway.inventory.store import save_master_data
 from crossdock.gateway.partners import (
     AgreementConfig,
     ChannelConfig,
@@ -67,6 +74,8 @@ def load_demo(engine: Engine, var_dir: Path, hasher: PasswordHasher | None = Non
             )
             created.append(code)
         _load_users(conn, hasher)
+        demo_inventory = resources.files("crossdock.gateway").joinpath("demo_inventory.yaml").read_text("utf-8")
+        save_master_data(conn, parse_master_data(demo_inventory, "yaml"), now=datetime.now(UTC))
     return created
 
 
@@ -88,4 +97,5 @@ def demo_banner(base_url: str) -> list[str]:
         f"supplier portal: {base_url}/login as globex-sales / {supplier[0]}",
         f"ops console:     {base_url}/login as ops / {ops[0]}  (admin / {DEMO_USERS['admin'][0]})",
         f"try: curl -H 'X-Api-Key: {DEMO_KEYS['acme']}' --data-binary @examples/850.x12 {base_url}/api/v1/messages",
+        f"     (examples/852.x12 as acme too: sales and stock at two stores -> proposals in Globex's portal)",
     ]
