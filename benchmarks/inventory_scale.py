@@ -19,7 +19,15 @@ Then it measures, and prints:
    requests mixing the default page, sorts (days of supply, on hand desc), an exception filter,
    a location filter and deep pages.
 
-Targets: portal API p95 <= 50 ms; full run for 100,000 item-locations <= 10 s.
+3. **apply-stage inventory effects** (``InventoryEffects.apply``, ``--effects`` documents) on
+   850s of the gateway benchmark's shape (2 lines, UPC items, ship-to store ``0042``), once as one
+   document per message (the common case: each call is one message) and once as one message of
+   them all; also with buyer SKUs this retailer's items carry, so ledger rows are written and
+   positions refreshed. CPU and wall per document.
+4. ``EXPLAIN ANALYZE`` of the grid's queries (with ``--explain``).
+
+Targets: portal API p95 <= 50 ms; full run for 100,000 item-locations <= 10 s; effects <= 1 ms
+per typical 850 document.
 
 Usage::
 
@@ -233,7 +241,92 @@ def _portal_api(url: str, supplier_index: int, requests: int, settings_dir: Path
     return timings
 
 
+def _po(number: str, lines: list[tuple[str, str]]) -> bytes:
+    """One 850 like ``gateway_throughput.py``'s: lines are (qualifier, item id)."""
+    segments = [f"BEG*00*SA*{number}**20240301", "N1*ST*STORE*92*0042",
+                *(f"PO1*{n}*10*EA*2.5**{q}*{item}" for n, (q, item) in enumerate(lines, start=1)),
+                f"CTT*{len(lines)}"]
+    body = "".join(s + "~" for s in ["ST*850*0001", *segments]) + f"SE*{len(segments) + 2}*0001~"
+    isa = (f"ISA*00*          *00*          *ZZ*{'BENCHBUYER':<15}*ZZ*{'CROSSDOCK':<15}*240301*0930*U*00401*"
+           "000000001*0*P*>~")
+    return f"{isa}GS*PO*BENCHBUYER*CROSSDOCK*20240301*0930*1*X*004010~{body}GE*1*1~IEA*1*000000001~".encode()
+
+
+def _applied(count: int, partner_id: int, lines, first_id: int) -> list:
+    import json
+
+    from crossdock.adapters.x12 import iter_sets
+    from crossdock.gateway.effects import AppliedDocument
+    from crossdock.mappings.api import to_canonical
+
+    documents = []
+    for n in range(count):
+        model, _issues = to_canonical(next(iter(iter_sets(_po(f"BENCH{first_id + n}", lines(n))))))
+        body = json.loads(model.model_dump_json(exclude_none=True))
+        documents.append(AppliedDocument(first_id + n, "purchase_order", partner_id, {}, body))
+    return documents
+
+
+def _effects(engine, count: int) -> None:
+    """Per-document cost of the apply stage's inventory effects (see the module docstring)."""
+    from crossdock.gateway.inventory.service import InventoryEffects
+
+    with engine.connect() as conn:
+        retailer = conn.execute(text("SELECT id FROM partners WHERE code = 'retail'")).scalar_one()
+    effects = InventoryEffects()
+    with engine.connect() as conn:  # the first supplier's items, each stocked at store 0042
+        skus = conn.execute(text("SELECT buyer_sku FROM inv_items ORDER BY id LIMIT 50")).scalars().all()
+    shapes = {"gateway shape (unknown UPCs)": lambda n: [("UP", "012345678905"), ("UP", "036000291452")],
+              "known buyer SKUs": lambda n: [("BP", skus[2 * n % len(skus)]), ("BP", skus[(2 * n + 1) % len(skus)])]}
+    first = 10_000_000
+    for label, lines in shapes.items():
+        for grouping in ("1 per message", f"{count} in one message"):
+            documents = _applied(count, retailer, lines, first)
+            first += count
+            batches = [[d] for d in documents] if grouping.startswith("1 ") else [documents]
+            wall, cpu = time.perf_counter(), time.process_time()
+            for batch in batches:
+                with engine.begin() as conn:
+                    effects.apply(conn, batch, now=datetime.now(UTC))
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            print(f"inventory effects, {label}, {grouping}: {cpu / count * 1000:.2f} ms CPU, "
+                  f"{wall / count * 1000:.2f} ms wall per document  [target <= 1 ms]")
+
+
+def _explain(engine, supplier_id: int) -> None:
+    """EXPLAIN ANALYZE of the grid's page and count queries for a few filters."""
+    from crossdock.gateway.inventory import views
+
+    cases = {"default": views.GridQuery(), "days of supply": views.GridQuery(sort="days_of_supply"),
+             "on hand desc": views.GridQuery(sort="on_hand", desc=True),
+             "below_min": views.GridQuery(exception="below_min"), "location S01": views.GridQuery(location="S01"),
+             "page 40": views.GridQuery(page=40)}
+    recorded: list[str] = []
+    with engine.connect() as conn:
+        real = conn.execute
+
+        def spy(statement, *args, **kwargs):
+            if hasattr(statement, "compile") and "inv_item_locations" in str(statement):
+                sql = str(statement.compile(conn, compile_kwargs={"literal_binds": True})).replace("%%", "%")
+                plan = real(text(f"EXPLAIN (ANALYZE, BUFFERS OFF) {sql}")).scalars().all()
+                recorded.append("\n".join(f"    {line}" for line in plan))
+            return real(statement, *args, **kwargs)
+
+        conn.execute = spy  # type: ignore[method-assign]
+        for label, query in cases.items():
+            recorded.clear()
+            views.grid(conn, query, supplier_id)
+            print(f"grid {label}:")
+            for plan in recorded:
+                print(plan)
+
+
 def main() -> None:
+    import logging
+
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--item-locations", type=int, default=1_000_000)
     parser.add_argument("--movements", type=int, default=10_000_000)
@@ -241,6 +334,9 @@ def main() -> None:
     parser.add_argument("--run-size", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--chunk-size", type=int, default=5000)
+    parser.add_argument("--effects", type=int, default=2000, help="850s for the effects figures (0: skip)")
+    parser.add_argument("--bullwhip", action="store_true", help="also compute the bullwhip indicator in the run")
+    parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the grid's queries")
     parser.add_argument("--keep", action="store_true", help="keep the database")
     args = parser.parse_args()
     base = os.environ.get("CROSSDOCK_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -253,6 +349,10 @@ def main() -> None:
         suppliers, items = _master(engine, sizes)
         count = _load_item_locations(engine, items)
         rows = _load_movements(engine, count, args.movements)
+        with engine.begin() as conn:  # rows were copied with their ids: move the sequences past them
+            for table in ("inv_locations", "inv_items", "inv_item_locations", "inv_movements"):
+                conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                     f"(SELECT max(id) FROM {table}))")
         with engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
         print(f"loaded {count:,} item-locations, {rows:,} ledger rows, {len(suppliers)} suppliers "
@@ -266,13 +366,15 @@ def main() -> None:
         for label in ("cold", "warm"):
             wall, cpu = time.perf_counter(), time.process_time()
             report = run_planning(engine, TODAY, supplier_id=suppliers[1], reason="manual",
-                                  chunk_size=args.chunk_size)
+                                  chunk_size=args.chunk_size, bullwhip=args.bullwhip)
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             print(f"full run ({label}): {report.item_locations:,} item-locations in {wall:.2f} s wall, "
                   f"{cpu:.2f} s CPU (load {report.load_s:.2f} s, plan {report.plan_s:.2f} s, write "
                   f"{report.write_s:.2f} s); {report.positions_written:,} positions written, {report.proposals:,} "
                   f"proposals ({report.proposals_new:,} new, {report.superseded:,} superseded)  [target <= 10 s]")
 
+        if args.explain:
+            _explain(engine, suppliers[0])
         with tempfile.TemporaryDirectory() as var:
             timings = _portal_api(url, 0, args.requests, Path(var))
         timings.sort()
@@ -280,6 +382,8 @@ def main() -> None:
         print(f"portal inventory API, supplier with {sizes[0]:,} item-locations, {len(timings)} requests: "
               f"p50 {statistics.median(timings):.1f} ms, p95 {p95:.1f} ms, max {timings[-1]:.1f} ms  "
               f"[target p95 <= 50 ms]")
+        if args.effects:
+            _effects(engine, args.effects)
     finally:
         engine.dispose()
         drop()

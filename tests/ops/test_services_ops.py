@@ -134,9 +134,9 @@ def test_detail_related_documents_and_missing(scenario) -> None:
         with pytest.raises(MessageNotFound):
             message_view(conn, "nope")
     assert asn.documents[0]["document_type"] == "ship_notice"
-    # the 850 behind the 856: the PO we sent globex (same partner, same PO number)
+    # the 850 behind the 856: the PO we sent globex, linked by the apply stage (856 PRF = 850 BEG03)
     assert [(r.relation, r.document_type, r.message_id) for r in asn.related] == [
-        ("same PO PO-OUT-1", "purchase_order", scenario.ids["out1"])]
+        ("ships", "purchase_order", scenario.ids["out1"])]
     with scenario.engine.connect() as conn:
         order = message_view(conn, scenario.ids["out1"])
     assert [(r.document_type, r.message_id) for r in order.related] == [("ship_notice", scenario.ids["asn"])]

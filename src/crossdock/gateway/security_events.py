@@ -3,7 +3,9 @@
 The workflow calls :func:`record_security_event` when an envelope names a receiver that is not
 us or a sender other than the authenticated partner; the event lands in the audit log
 (:mod:`crossdock.gateway.audit`) in the stage's own transaction, so it exists exactly when the
-stage's outcome does. Details hold ids and counts, never payload.
+stage's outcome does. A refused sender therefore ends the parse stage with a failure *result*
+(not an exception, which would roll the event back), and the runner commits both. Details hold
+ids and counts, never payload.
 """
 
 from __future__ import annotations

@@ -15,13 +15,14 @@ from crossdock.mappings.engine import build_model, write_document
 from crossdock.mappings.overrides import SpecOverride
 from crossdock.mappings.registry import WILDCARD, MappingRegistry, default_registry
 from crossdock.mappings.spec import DocumentSpec
-from crossdock.mappings.x12.compiled import compile_inbound
+from crossdock.mappings.x12.codegen import generate_inbound
+from crossdock.mappings.x12.jsonout import canonical_json
 from crossdock.mappings.x12.loops import flatten
 from crossdock.mappings.x12.scope import X12Builder
 from crossdock.schemas.errors import Issue, PartnerUnknown, SpecInvalid
 from crossdock.schemas.x12.tree import Segment, Transaction
 
-__all__ = ["to_canonical", "from_canonical", "X12_FORMAT"]
+__all__ = ["to_canonical", "to_canonical_json", "from_canonical", "X12_FORMAT"]
 
 X12_FORMAT = "x12"
 _GS_VERSION = 8
@@ -87,6 +88,55 @@ def to_canonical(
         ``(document, issues)``; ``document`` is ``None`` when the set is not supported or its
         mandatory data is missing (issues say why). Never raises for a bad document.
     """
+    chosen, data, issues = _map(unit_or_transaction, version, overrides, registry, spec, sender, receiver)
+    if chosen is None:
+        return None, issues
+    return build_model(chosen.model, data, issues), issues
+
+
+def to_canonical_json(
+    unit_or_transaction: Any,
+    *,
+    version: str | None = None,
+    overrides: SpecOverride | tuple[SpecOverride, ...] | None = None,
+    registry: MappingRegistry | None = None,
+    spec: DocumentSpec | None = None,
+    sender: str | None = None,
+    receiver: str | None = None,
+    strict: bool = False,
+) -> tuple[bytes | None, list[Issue]]:
+    """As :func:`to_canonical`, but the document as its canonical JSON line.
+
+    The line is ``document.model_dump_json(exclude_none=True)`` as UTF-8 bytes, byte for byte.
+    By default it is written straight from the mapped data (:func:`~.x12.jsonout.canonical_json`)
+    whenever that can vouch for the data; otherwise, and always with ``strict``, the document is
+    validated through its pydantic model first (which also reports ``MODEL_INVALID`` issues).
+
+    Returns:
+        ``(line or None, issues)``, with the same issues and the same ``None`` cases as
+        :func:`to_canonical`.
+    """
+    chosen, data, issues = _map(unit_or_transaction, version, overrides, registry, spec, sender, receiver)
+    if chosen is None:
+        return None, issues
+    if not strict:
+        line = canonical_json(chosen.model, data)
+        if line is not None:
+            return line, issues
+    document = build_model(chosen.model, data, issues)
+    return (None if document is None else document.model_dump_json(exclude_none=True).encode("utf-8")), issues
+
+
+def _map(
+    unit_or_transaction: Any,
+    version: str | None,
+    overrides: SpecOverride | tuple[SpecOverride, ...] | None,
+    registry: MappingRegistry | None,
+    spec: DocumentSpec | None,
+    sender: str | None,
+    receiver: str | None,
+) -> tuple[DocumentSpec | None, dict[str, Any], list[Issue]]:
+    """Route and map one set: ``(spec or None when unsupported, mapped data, issues)``."""
     tree, unit_version, unit_sender, unit_receiver = _unpack(unit_or_transaction)
     sender, receiver = sender or unit_sender, receiver or unit_receiver
     version = version or unit_version or _DEFAULT_VERSION
@@ -97,10 +147,10 @@ def to_canonical(
         set_id, body = tree.set_id, tree.body
     chosen = _spec_for(chosen_registry, set_id, version, sender, receiver, spec)
     if chosen is None:
-        return None, [Issue("SET_UNSUPPORTED", f"no mapping for transaction set {set_id or '?'}", (set_id,),
-                            "error", set_id[:10])]
-    data, issues = compile_inbound(chosen, version).read(body)
-    return build_model(chosen.model, data, issues), issues
+        return None, {}, [Issue("SET_UNSUPPORTED", f"no mapping for transaction set {set_id or '?'}", (set_id,),
+                                "error", set_id[:10])]
+    data, issues = generate_inbound(chosen, version).read(body)
+    return chosen, data, issues
 
 
 def from_canonical(

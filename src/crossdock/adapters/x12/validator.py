@@ -191,8 +191,8 @@ class _Step(NamedTuple):
     Within one loop iteration the current position only moves forward, so every child after it
     is still unused: the mandatory children a move skips (or a closed loop never reached) are
     known from the states alone, and use counts are only needed for the current position (a
-    run length per open loop, for max use and loop repeat). The hot loop unpacks the step as a
-    plain tuple, so the field order is part of the contract.
+    run length per open loop, for max use and loop repeat). The hot loop reads it through its
+    plain-tuple :func:`_move`.
     """
 
     #: loop frames closed (innermost first)
@@ -209,11 +209,8 @@ class _Step(NamedTuple):
     state: _State
     #: the loop id reported for the segment
     loop_id: str | None
-    #: the checker of the segment, and its fast-path parts (bound here for the hot loop)
+    #: the checker of the segment
     checker: SegmentChecker
-    clean: dict[str, bool]
-    text_ok: Callable[[str], object]
-    by_count: list[Callable[[list[str]], object]]
     #: the segment is an HL (its hierarchy is checked too)
     hl: bool
     #: the loop the segment lands in (before a loop it enters)
@@ -226,6 +223,19 @@ class _Step(NamedTuple):
     child: _Seg | _Loop
 
 
+#: ``(pops, same, limit, enter, flagged, state, loop_id, checker, clean, text_ok, by_count, hl,
+#: step)``: a step as the hot loop unpacks it, the checker's fast-path parts bound in
+_Move = tuple
+
+
+def _move(step: _Step) -> _Move:
+    """The plain tuple of ``step`` (unpacking a tuple subclass such as a NamedTuple goes through
+    the iterator protocol, several times slower than an exact tuple)."""
+    checker = step.checker
+    return (step.pops, step.same, step.limit, step.enter, step.flagged, step.state, step.loop_id, checker,
+            checker.clean_raw, checker.text_ok, checker.by_count, step.hl, step)
+
+
 class _State:
     """One configuration of the loop stack: ``(loop, current position)`` per depth, root first.
 
@@ -233,26 +243,27 @@ class _State:
     reachable configurations), so moving costs one dict lookup per segment.
     """
 
-    __slots__ = ("path", "initial", "steps", "_machine")
+    __slots__ = ("path", "initial", "moves", "_machine")
 
     def __init__(self, path: tuple[tuple[_Loop, int], ...], initial: bool, machine: _Machine) -> None:
         self.path = path
         #: the root before the set's first segment (its position 0 is not used yet)
         self.initial = initial
-        #: envelope ids (and the empty segment) never have a place in a set: they map to None
-        #: from the start, so the hot loop tests for them only when a lookup finds no move
-        self.steps: dict[str, _Step | None] = dict.fromkeys(_NO_PLACE)
+        #: segment id -> its move from here, computed on first use; envelope ids (and the empty
+        #: segment) never have a place in a set: they map to None from the start, so the hot
+        #: loop tests for them only when a lookup finds no move
+        self.moves: dict[str, _Move | None] = dict.fromkeys(_NO_PLACE)
         self._machine = machine
 
     def step(self, sid: str) -> _Step | None:
         """The move ``sid`` makes from here (cached), or ``None`` when it has no place."""
-        found = self.steps.get(sid)
+        found = self.moves.get(sid)
         if found is None:
             target = self._target(sid)
             if target is None:
                 return None
-            found = self.steps[sid] = self._build(*target)
-        return found
+            found = self.moves[sid] = _move(self._build(*target))
+        return found[-1]
 
     def _target(self, sid: str) -> tuple[int, int] | None:
         """(depth, child position) where ``sid`` goes: the innermost loop first (a repeat of its
@@ -292,8 +303,8 @@ class _State:
             seg, limit, loop_id, after = child.children[0], child.repeat, child.id, head + ((child, 0),)  # type: ignore[assignment]
         checker = seg.checker  # type: ignore[union-attr]
         return _Step(len(path) - 1 - depth, same, limit, isinstance(child, _Loop), bool(closes or missing),
-                     self._machine.state(after), loop_id, checker, checker.clean_raw, checker.text_ok,
-                     checker.by_count, seg.id == "HL", loop, missing, tuple(closes), child)  # type: ignore[union-attr]
+                     self._machine.state(after), loop_id, checker, seg.id == "HL", loop, missing,  # type: ignore[union-attr]
+                     tuple(closes), child)
 
 
 class _Machine:
@@ -496,7 +507,7 @@ class SetValidator:
         runs = self._stack
         state = self._state
         assert state is not None
-        steps = state.steps
+        moves = state.moves
         limit_size = CLEAN_CACHE_SIZE
         # the segment at pieces[i] is at position i + shift in the set (ST is 1)
         shift = self._count - start + 2
@@ -504,19 +515,19 @@ class SetValidator:
             raw = pieces[index]
             parts = raw.split(e)
             try:
-                step = steps[parts[0]]
+                move = moves[parts[0]]
             except KeyError:
-                step = None  # a move not taken from this state yet, or a segment with no place
-            if step is None or c is not None and (c in raw or r in raw):
+                move = None  # a move not taken from this state yet, or a segment with no place
+            if move is None or c is not None and (c in raw or r in raw):
                 if parts[0] in stop:
                     break
                 # the general path: composites, repetitions, a first or a misplaced move
                 self._state = state
                 self._feed_split(parts, raw, c, r, index + shift, keep)
                 state = self._state
-                steps = state.steps
+                moves = state.moves
                 continue
-            pops, same, limit, enter, flagged, state, loop_id, checker, clean, text_ok, by_count, hl, _, _, _, _ = step
+            pops, same, limit, enter, flagged, state, loop_id, checker, clean, text_ok, by_count, hl, step = move
             if keep is not None:
                 keep(_plain_segment(parts))
             if flagged:
@@ -531,7 +542,7 @@ class SetValidator:
                 runs[-1] = 1
             if enter:
                 runs.append(1)
-            steps = state.steps
+            moves = state.moves
             if hl:
                 hl_problems = self._check_hl(parts, 1)
                 if hl_problems or not checker.raw_clean(raw, parts):

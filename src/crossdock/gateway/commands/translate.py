@@ -23,6 +23,11 @@ file never sits in memory whole, except for ``--to x12-json``, which needs whole
 and reads files up to :data:`WHOLE_FILE_CAP`. XML and JSON inputs are parsed in memory and
 bounded by their codecs' size caps (64 MB).
 
+``--to canonical`` from X12 writes each line straight from the mapped data (generated mapper,
+``mappings.x12.jsonout``) when that data is exactly typed and valid, which is the common case; any
+set it cannot vouch for goes through the pydantic model, which also reports ``MODEL_INVALID``.
+Both give the same bytes (tests compare them); ``--strict`` always takes the pydantic path.
+
 Exit codes: 0 everything translated; 1 some document was rejected or had error issues (what did
 translate is still written; issues go to stderr as ``code loc message``, never payload); 2 usage
 (bad arguments, unreadable input or partner spec).
@@ -31,6 +36,7 @@ translate is still written; issues go to stderr as ``code loc message``, never p
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -58,6 +64,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--sender", default="ZZ:CROSSDOCK", help="X12 sender QUALIFIER:ID for --to x12")
     parser.add_argument("--receiver", default="ZZ:PARTNER", help="X12 receiver QUALIFIER:ID for --to x12")
     parser.add_argument("-o", "--out", metavar="OUT", help="output file (default: stdout)")
+    parser.add_argument("--strict", action="store_true",
+                        help="--to canonical: validate every document through its pydantic model (same bytes, slower)")
     parser.set_defaults(handler=_handle)
 
 
@@ -132,6 +140,10 @@ def _translate(path: Path, size: int, fmt: str, args, overrides, run: _Run, outp
             continue
         run.documents += 1
         _emit(document, where, args, overrides, run, output)
+        if run.documents == 1 and size >= PROGRESS_THRESHOLD:
+            # specs, generated mappers and model plans now exist and live as long as the run:
+            # keep the collector from re-scanning them on every full collection of a big input
+            gc.freeze()
 
 
 # --- inputs -------------------------------------------------------------------------------------
@@ -141,7 +153,8 @@ def _documents(path: Path, size: int, fmt: str, args, overrides) -> Iterator[tup
     """``(where, canonical document or None, issues)`` for every document in the input."""
     if fmt == "x12":
         with path.open("rb") as handle:
-            yield from _x12_documents(_progress(handle, size), overrides)
+            lines = args.target == "canonical"
+            yield from _x12_documents(_progress(handle, size), overrides, lines=lines, strict=args.strict)
         return
     data = path.read_bytes()
     if fmt in ("cxml", "ubl", "oagis", "gs1", "xml"):
@@ -155,9 +168,19 @@ def _documents(path: Path, size: int, fmt: str, args, overrides) -> Iterator[tup
         yield from _json_documents(data, fmt, overrides)
 
 
-def _x12_documents(stream: BinaryIO | bytes, overrides) -> Iterator[tuple[str, Any, list[Any]]]:
+@dataclass(frozen=True, slots=True)
+class _Line:
+    """A document already written as its canonical JSON line (``--to canonical`` from X12)."""
+
+    data: bytes
+
+
+def _x12_documents(stream: BinaryIO | bytes, overrides, *, lines: bool = False,
+                   strict: bool = False) -> Iterator[tuple[str, Any, list[Any]]]:
+    """Documents of an X12 stream; with ``lines``, as :class:`_Line` (no pydantic document unless
+    ``strict`` or the fast JSON path cannot vouch for the mapped data)."""
     from crossdock.adapters.x12 import SetUnit, read
-    from crossdock.mappings.api import to_canonical
+    from crossdock.mappings.api import to_canonical, to_canonical_json
     from crossdock.schemas.errors import Issue
 
     for event in read(stream):
@@ -171,8 +194,12 @@ def _x12_documents(stream: BinaryIO | bytes, overrides) -> Iterator[tuple[str, A
             codes = ",".join(error.code for error in event.report.errors if error.severity == "error")
             yield where, None, [Issue("SET_REJECTED", f"set rejected by validation ({codes})")]
             continue
-        document, issues = to_canonical(event, overrides=overrides)
-        yield where, document, issues
+        if lines:
+            line, issues = to_canonical_json(event, overrides=overrides, strict=strict)
+            yield where, None if line is None else _Line(line), issues
+        else:
+            document, issues = to_canonical(event, overrides=overrides)
+            yield where, document, issues
 
 
 def _xml_document(data: bytes, fmt: str, name: str) -> tuple[str, Any, list[Any]]:
@@ -231,7 +258,7 @@ def _emit(document: Any, where: str, args, overrides, run: _Run, output: _Output
     if target == "canonical":
         from crossdock.adapters.json import canonical_line
 
-        output.line(canonical_line(document))
+        output.line(document.data if isinstance(document, _Line) else canonical_line(document))
     elif target == "cxml":
         from crossdock.adapters.xml import render_xml
         from crossdock.mappings.cxml import write_cxml

@@ -3,7 +3,7 @@
 =============================================  ======  =======================================
 path                                           method  what
 =============================================  ======  =======================================
-``/api/v1/inventory``                          GET     grid: filters, sort, page
+``/api/v1/inventory``                          GET     grid: filters, sort, page or keyset cursor (after)
 ``/api/v1/inventory/export.csv``               GET     the grid as CSV (formula-safe)
 ``/api/v1/inventory/summary``                  GET     counts, open proposals, bullwhip by item
 ``/api/v1/inventory/{item}/{location}``        GET     position, projection, movements, proposals
@@ -78,7 +78,7 @@ def grid_query(request: Request, scope: int | None) -> views.GridQuery:
         exception=exception if exception in (*views.EXCEPTIONS, "any") else None,
         sort=sort if sort in views.SORTS else "item", desc=params.get("desc") in ("1", "true", "yes"),
         page=_int(params.get("page"), 1), page_size=_int(params.get("page_size"), 50),
-        supplier=supplier_filter(request, scope, params.get("supplier")))
+        supplier=supplier_filter(request, scope, params.get("supplier")), after=params.get("after") or None)
 
 
 def _int(value: str | None, default: int) -> int:
@@ -89,7 +89,7 @@ def _int(value: str | None, default: int) -> int:
 
 
 @get("/inventory", sync_to_thread=True, summary="Inventory grid (filters: item, location, exception; "
-     "sort, desc, page, page_size; supplier for unscoped callers)", responses=error_responses(401, 403, 404))
+     "sort, desc, page or after (the previous page's next cursor), page_size; supplier for unscoped callers)", responses=error_responses(401, 403, 404))
 def inventory_grid(request: Request, principal: NamedDependency[Principal]) -> dict[str, Any]:
     scope = scope_partner(principal)
     query = grid_query(request, scope)

@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, tuple_, update
+from sqlalchemy import Engine, and_, func, insert, or_, select, tuple_, update
 from sqlalchemy.engine import Connection, Row
 
 from crossdock.gateway.inventory.bullwhip import DEFAULT_PERIOD_DAYS, DEFAULT_PERIODS, bullwhip
@@ -107,12 +107,13 @@ def _key(row: Row) -> ItemLocationKey:
     return ItemLocationKey(str(row.id), str(row.location_id))
 
 
-def _movements(conn: Connection, rows: Sequence[Row]) -> dict[int, list[Movement]]:
+def _movements(conn: Connection, rows: Sequence[Row], today: date | None = None,
+               since: date | None = None) -> dict[int, list[Movement]]:
     keys = {r.id: _key(r) for r in rows}
     by_il: dict[int, list[Movement]] = {r.id: [] for r in rows}
     stored = Movement.stored
     kinds = _KINDS
-    found = _movement_rows(conn, list(keys))
+    found = _movement_rows(conn, list(keys), today, since)
     for il_id, seq, kind, qty, effective, period_start, due, order_ref, doc_id, doc_type, business_key, line, ikey in found:
         key = keys[il_id]
         source = DocumentRef("" if doc_id is None else str(doc_id), doc_type, business_key, line)
@@ -120,25 +121,55 @@ def _movements(conn: Connection, rows: Sequence[Row]) -> dict[int, list[Movement
     return by_il
 
 
-_MOVEMENTS_SQL = (f"SELECT {', '.join(c.name for c in _MOVEMENT_COLUMNS)} FROM inv_movements "
-                  "WHERE item_location_id = ANY(%s) ORDER BY item_location_id, id")
+_COLUMN_LIST = ", ".join(f"m.{c.name}" for c in _MOVEMENT_COLUMNS)
+_MOVEMENTS_SQL = (f"SELECT {_COLUMN_LIST} FROM inv_movements m "
+                  "WHERE m.item_location_id = ANY(%(ids)s) ORDER BY m.item_location_id, m.id")
+#: on-hand-only kinds: dated on or before the latest snapshot, they are already in it
+_ON_HAND_KINDS = (MovementKind.SNAPSHOT_ON_HAND.value, MovementKind.SALE.value, MovementKind.ADJUSTMENT.value)
+_RELEVANT_SQL = (
+    f"SELECT {_COLUMN_LIST} FROM inv_movements m LEFT JOIN ("
+    "  SELECT item_location_id, max(effective) AS counted FROM inv_movements"
+    "  WHERE item_location_id = ANY(%(ids)s) AND kind = 'snapshot_on_hand' AND effective <= %(today)s"
+    "  GROUP BY item_location_id) s ON s.item_location_id = m.item_location_id "
+    "WHERE m.item_location_id = ANY(%(ids)s) AND (m.kind <> ALL(%(on_hand_kinds)s) OR s.counted IS NULL"
+    "  OR m.effective >= s.counted OR (m.kind = 'sale' AND m.effective >= %(since)s)) "
+    "ORDER BY m.item_location_id, m.id")
 
 
-def _movement_rows(conn: Connection, ids: list[int]) -> Iterable[tuple]:
+def _movement_rows(conn: Connection, ids: list[int], today: date | None, since: date | None) -> Iterable[tuple]:
     """The ledger rows of some item-locations as plain tuples, in (item-location, sequence) order.
 
-    PostgreSQL: one array parameter and ``fetchall`` on the driver's cursor (no per-row result
+    With ``today`` and ``since``, only the rows that can still change a plan as of ``today``: every
+    order-pipeline row, and of the on-hand rows (snapshots, sales, adjustments) those dated on or
+    after the latest snapshot up to ``today`` — earlier ones are already in that count — plus the
+    sales dated from ``since`` (the demand window). The engine gives the same plan for these rows
+    as for the whole ledger (``tests/vmi/test_planning_load_vmi.py``).
+
+    PostgreSQL: array parameters and ``fetchall`` on the driver's cursor (no per-row result
     objects: a planning run reads millions of rows); elsewhere through SQLAlchemy.
     """
+    relevant = today is not None and since is not None
     if is_postgres(conn):
         cursor = conn.connection.driver_connection.cursor()
         try:
-            cursor.execute(_MOVEMENTS_SQL, (ids,))
+            if relevant:
+                cursor.execute(_RELEVANT_SQL, {"ids": ids, "today": today, "since": since,
+                                               "on_hand_kinds": list(_ON_HAND_KINDS)})
+            else:
+                cursor.execute(_MOVEMENTS_SQL, {"ids": ids})
             return cursor.fetchall()
         finally:
             cursor.close()
-    return conn.execute(select(*_MOVEMENT_COLUMNS).where(t.inv_movements.c.item_location_id.in_(ids))
-                        .order_by(t.inv_movements.c.item_location_id, t.inv_movements.c.id)).tuples().all()
+    m = t.inv_movements
+    query = select(*_MOVEMENT_COLUMNS).where(m.c.item_location_id.in_(ids))
+    if relevant:
+        counted = (select(m.c.item_location_id, func.max(m.c.effective).label("counted"))
+                   .where(m.c.item_location_id.in_(ids), m.c.kind == MovementKind.SNAPSHOT_ON_HAND.value,
+                          m.c.effective <= today).group_by(m.c.item_location_id).subquery())
+        query = query.outerjoin(counted, counted.c.item_location_id == m.c.item_location_id).where(or_(
+            m.c.kind.not_in(_ON_HAND_KINDS), counted.c.counted.is_(None), m.c.effective >= counted.c.counted,
+            and_(m.c.kind == MovementKind.SALE.value, m.c.effective >= since)))
+    return conn.execute(query.order_by(m.c.item_location_id, m.c.id)).tuples().all()
 
 
 def _forecasts(conn: Connection, ids: Sequence[int]) -> dict[int, list[ForecastBucket]]:
@@ -170,7 +201,8 @@ def _periods(conn: Connection, location_ids: Iterable[int], today: date,
 
 
 def load_inputs(conn: Connection, rows: Sequence[Row], today: date, *, policies: _Policies | None = None,
-                periods: dict[int, tuple[Period, ...]] | None = None) -> list[ItemLocationInput]:
+                periods: dict[int, tuple[Period, ...]] | None = None, relevant_only: bool = False,
+                lookback_days: int = 0) -> list[ItemLocationInput]:
     """Engine inputs for item-location rows (keys: ``(str(item-location id), str(location id))``).
 
     Args:
@@ -179,13 +211,20 @@ def load_inputs(conn: Connection, rows: Sequence[Row], today: date, *, policies:
         today: planning date (bounds the reported periods read).
         policies: a policy cache shared across chunks.
         periods: a reported-period cache per location shared across chunks.
+        relevant_only: read only the ledger rows that can change the plan as of ``today`` (see
+            :func:`_movement_rows`); the plan is the same, the position's ``explanation`` shorter.
+        lookback_days: with ``relevant_only``, keep sales of at least this many days (bullwhip).
 
     Returns:
         One input per row, in row order.
     """
     policies = policies or _Policies()
     periods = periods if periods is not None else {}
-    movements = _movements(conn, rows)
+    since = None
+    if relevant_only and rows:
+        window = max(lookback_days, *(r.demand_window_days or 56 for r in rows))
+        since = today - timedelta(days=window - 1)
+    movements = _movements(conn, rows, today if since else None, since)
     forecasts = _forecasts(conn, [r.id for r in rows if r.use_forecast])
     _periods(conn, (r.location_id for r in rows), today, periods)
     return [ItemLocationInput(_key(r), policies.get(r), tuple(movements[r.id]),
@@ -286,7 +325,7 @@ def refresh_positions(conn: Connection, il_ids: Iterable[int], today: date) -> i
         rows = conn.execute(select(il).where(il.c.id.in_(wanted[start:start + 2000]))
                             .order_by(il.c.item_code, il.c.location_code)).all()
         report = RunReport(None, today)
-        _plans, changed = _plan_rows(rows, load_inputs(conn, rows, today), today, report)
+        _plans, changed = _plan_rows(rows, load_inputs(conn, rows, today, relevant_only=True), today, report)
         write_positions(conn, changed)
         written += len(changed)
     return written
@@ -360,7 +399,8 @@ def run_planning(engine: Engine, today: date, *, supplier_id: int | None = None,
         now: timestamps (default: the clock).
         bullwhip: also compute the bullwhip indicator per item (default: on for the daily and
             manual runs, off for the debounced runs after documents — a 13-week variance ratio
-            does not move with one document, and it costs about as much as the planning).
+            does not move with one document, and it costs about as much as the planning: it also
+            makes the run read 13 weeks of sales instead of the demand window).
 
     Returns:
         Counts and timings.
@@ -393,7 +433,8 @@ def _run_supplier(engine: Engine, supplier: int, today: date, now: datetime, chu
                 whip.flush(today)
                 whip.write(conn)
                 return
-            inputs = load_inputs(conn, rows, today, policies=policies, periods=periods)
+            inputs = load_inputs(conn, rows, today, policies=policies, periods=periods, relevant_only=True,
+                                 lookback_days=_PERIOD_LOOKBACK_DAYS if with_whip else 0)
             loaded = time.perf_counter()
             plans, changed = _plan_rows(rows, inputs, today, report)
             if with_whip:

@@ -34,6 +34,7 @@ from crossdock.gateway.inventory.errors import MasterDataInvalid
 from crossdock.gateway.inventory.importer import MasterData
 from crossdock.gateway.inventory.ledger import DocumentRef, ItemLocationKey, MovementKind, idempotency_key
 from crossdock.gateway.inventory.movements import Extraction, Lookups, References
+from crossdock.gateway.inventory.proposals import ExceptionFlag
 from crossdock.gateway.store import schema as t
 from crossdock.gateway.store.engine import insert_ignore, is_postgres
 from crossdock.schemas.errors import Issue
@@ -42,11 +43,18 @@ __all__ = [
     "InventoryNotFound",
     "POLICY_COLUMNS",
     "POSITION_COLUMNS",
+    "FLAG_BITS",
+    "flag_bits",
     "save_master_data",
+    "PartyRoles",
     "party_roles",
+    "party_roles_of",
+    "merge_references",
     "lookups",
     "movement_key",
     "append_extraction",
+    "AppendRequest",
+    "append_extractions",
     "append_movements",
     "item_location_ids",
     "write_positions",
@@ -60,6 +68,9 @@ POSITION_COLUMNS = ("planned_on", "on_hand", "in_transit", "on_order", "avg_dail
                     "min_level", "max_level", "reorder_level", "target_level", "stockout_date", "flags",
                     "demand_source")
 _BATCH = 500  # rows per IN (...) list
+#: exception flag → its bit in ``inv_item_locations.flag_bits`` (stable: stored values use it)
+FLAG_BITS = {ExceptionFlag.OUT_OF_STOCK.value: 1, ExceptionFlag.BELOW_MIN.value: 2, ExceptionFlag.ABOVE_MAX.value: 4,
+             ExceptionFlag.PROJECTED_STOCKOUT.value: 8}
 
 
 class InventoryNotFound(NotVisible):
@@ -225,6 +236,33 @@ def party_roles(conn: Connection, partner_id: int | None) -> PartyRoles:
     return PartyRoles(partner_id, supplier is not None, customer is not None)
 
 
+def party_roles_of(conn: Connection, partner_ids: Iterable[int | None]) -> dict[int | None, PartyRoles]:
+    """:func:`party_roles` of several partners in one query (the apply stage's batch)."""
+    ids = sorted({p for p in partner_ids if p is not None})
+    roles: dict[int | None, PartyRoles] = {None: PartyRoles(None, False, False)}
+    roles.update({p: PartyRoles(p, False, False) for p in ids})
+    if not ids:
+        return roles
+    has_items = select(t.inv_items.c.id).where(t.inv_items.c.supplier_id == t.partners.c.id).exists()
+    has_locations = select(t.inv_locations.c.id).where(t.inv_locations.c.customer_id == t.partners.c.id).exists()
+    for partner_id, supplier, customer in conn.execute(
+            select(t.partners.c.id, has_items, has_locations).where(t.partners.c.id.in_(ids))):
+        roles[partner_id] = PartyRoles(partner_id, bool(supplier), bool(customer))
+    return roles
+
+
+def merge_references(refs: Iterable[References]) -> References:
+    """The union of several documents' references, to look them up in one batch."""
+    items: set[tuple[str, str]] = set()
+    places: set[tuple[str, str]] = set()
+    orders: set[str] = set()
+    for ref in refs:
+        items |= ref.items
+        places |= ref.locations
+        orders |= ref.orders
+    return References(frozenset(items), frozenset(places), frozenset(orders))
+
+
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), _BATCH):
         yield values[start:start + _BATCH]
@@ -349,39 +387,75 @@ def append_movements(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int
     return insert_ignore(conn, t.inv_movements, list(rows), ("idempotency_key",)) if rows else 0
 
 
-def append_extraction(conn: Connection, extraction: Extraction, *, identity: str, document_type: str,
-                      business_key: str, document_id: int | None) -> tuple[int, set[int]]:
-    """Store what a document does to the inventory.
+@dataclass(frozen=True, slots=True)
+class AppendRequest:
+    """One document's extraction and the identity its ledger keys hash.
 
-    Args:
-        conn: the apply stage's connection.
-        extraction: from :func:`crossdock.gateway.inventory.movements.extract`.
+    Attributes:
+        extraction: from :func:`crossdock.gateway.inventory.movements.extract` (not rejected).
         identity: the document's business identity (``partner:type:number``), hashed into the keys.
         document_type: short code (``852`` …).
         business_key: the partner's number for it.
         document_id: ``documents.id``.
+    """
+
+    extraction: Extraction
+    identity: str
+    document_type: str
+    business_key: str
+    document_id: int | None
+
+
+def append_extraction(conn: Connection, extraction: Extraction, *, identity: str, document_type: str,
+                      business_key: str, document_id: int | None) -> tuple[int, set[int]]:
+    """Store what one document does to the inventory (see :func:`append_extractions`).
 
     Returns:
         New ledger rows, and the item-location ids the document touched.
     """
-    pairs = {(m.item_id, m.location_id) for m in extraction.movements}
-    pairs |= {(f.item_id, f.location_id) for f in extraction.forecasts}
+    return append_extractions(conn, [AppendRequest(extraction, identity, document_type, business_key,
+                                                   document_id)])
+
+
+def append_extractions(conn: Connection, requests: Sequence[AppendRequest]) -> tuple[int, set[int]]:
+    """Store what several documents do to the inventory, in a few statements for all of them.
+
+    Item-locations are resolved (and created) in one batch, ledger rows go in as one multi-row
+    ``insert … on conflict do nothing`` on the idempotency key (a key twice in the batch — the same
+    document twice in one message — is kept once), reported periods likewise; 830 buckets replace
+    older ones document by document, in order.
+
+    Args:
+        conn: the apply stage's connection.
+        requests: the documents, in the order they were received.
+
+    Returns:
+        New ledger rows, and the item-location ids the documents touched.
+    """
+    pairs = {(m.item_id, m.location_id) for r in requests for m in r.extraction.movements}
+    pairs |= {(f.item_id, f.location_id) for r in requests for f in r.extraction.forecasts}
     ids = item_location_ids(conn, pairs) if pairs else {}
-    rows = [{
-        "idempotency_key": movement_key(identity, document_type, business_key, m.line, m.kind, m.item_id,
-                                        m.location_id),
-        "item_location_id": ids[(m.item_id, m.location_id)], "kind": str(m.kind), "quantity": m.quantity,
-        "effective": m.effective, "period_start": m.period_start, "due": m.due, "order_ref": m.order_ref,
-        "document_id": document_id, "document_type": document_type, "business_key": business_key[:120],
-        "line": m.line[:80],
-    } for m in extraction.movements]
-    added = append_movements(conn, rows)
-    if extraction.periods:
+    rows: dict[str, dict[str, Any]] = {}
+    for r in requests:
+        for m in r.extraction.movements:
+            key = movement_key(r.identity, r.document_type, r.business_key, m.line, m.kind, m.item_id, m.location_id)
+            rows.setdefault(key, {
+                "idempotency_key": key, "item_location_id": ids[(m.item_id, m.location_id)], "kind": str(m.kind),
+                "quantity": m.quantity, "effective": m.effective, "period_start": m.period_start, "due": m.due,
+                "order_ref": m.order_ref, "document_id": r.document_id, "document_type": r.document_type,
+                "business_key": r.business_key[:120], "line": m.line[:80]})
+    added = append_movements(conn, list(rows.values()))
+    periods: dict[tuple[int, Any, Any], int | None] = {}
+    for r in requests:
+        for p in r.extraction.periods:
+            periods.setdefault((p.location_id, p.start, p.end), r.document_id)  # the first report keeps it
+    if periods:
         insert_ignore(conn, t.inv_reported_periods, [
-            {"location_id": p.location_id, "period_start": p.start, "period_end": p.end, "document_id": document_id}
-            for p in extraction.periods], ("location_id", "period_start", "period_end"))
-    if extraction.forecasts:
-        _replace_forecasts(conn, extraction, ids, document_id)
+            {"location_id": location, "period_start": start, "period_end": end, "document_id": document_id}
+            for (location, start, end), document_id in periods.items()], ("location_id", "period_start", "period_end"))
+    for r in requests:
+        if r.extraction.forecasts:
+            _replace_forecasts(conn, r.extraction, ids, r.document_id)
     return added, set(ids.values())
 
 
@@ -405,11 +479,17 @@ def _replace_forecasts(conn: Connection, extraction: Extraction, ids: Mapping[tu
 # ------------------------------------------------------------------------------- positions
 
 
+def flag_bits(flags: str) -> int:
+    """The bits of a comma-separated flag list (unknown names count as nothing)."""
+    return sum(FLAG_BITS.get(name, 0) for name in set(flags.split(",")))
+
+
 def write_positions(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Write materialised positions (``id`` plus :data:`POSITION_COLUMNS`).
+    """Write materialised positions (``id`` plus :data:`POSITION_COLUMNS`; ``flag_bits`` follows
+    ``flags``).
 
     PostgreSQL: ``COPY`` into a temporary table and one ``UPDATE … FROM`` (a planning run writes
-    tens of thousands of rows); SQLite: ``executemany``.
+    tens of thousands of rows); otherwise one ``executemany``.
     """
     if not rows:
         return
@@ -418,15 +498,17 @@ def write_positions(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None
         return
     il = t.inv_item_locations
     statement = update(il).where(il.c.id == bindparam("_id")).values(
-        **{name: bindparam(f"_{name}") for name in POSITION_COLUMNS})
-    conn.execute(statement, [{"_id": r["id"], **{f"_{n}": r[n] for n in POSITION_COLUMNS}} for r in rows])
+        flag_bits=bindparam("_flag_bits"), **{name: bindparam(f"_{name}") for name in POSITION_COLUMNS})
+    conn.execute(statement, [{"_id": r["id"], "_flag_bits": flag_bits(r["flags"]),
+                              **{f"_{n}": r[n] for n in POSITION_COLUMNS}} for r in rows])
 
 
 _STAGE_DDL = """CREATE TEMP TABLE IF NOT EXISTS inv_position_stage (
     id integer PRIMARY KEY, planned_on date, on_hand numeric(18,4), in_transit numeric(18,4),
     on_order numeric(18,4), avg_daily double precision, days_of_supply double precision,
     min_level double precision, max_level double precision, reorder_level double precision,
-    target_level double precision, stockout_date date, flags varchar(80), demand_source varchar(8)
+    target_level double precision, stockout_date date, flags varchar(80), demand_source varchar(8),
+    flag_bits integer
 ) ON COMMIT DELETE ROWS"""
 
 
@@ -434,10 +516,10 @@ def _copy_positions(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None
     conn.exec_driver_sql(_STAGE_DDL)
     columns = ("id", *POSITION_COLUMNS)
     cursor = conn.connection.driver_connection.cursor()
-    with cursor.copy(f"COPY inv_position_stage ({', '.join(columns)}) FROM STDIN") as copy:
+    with cursor.copy(f"COPY inv_position_stage ({', '.join(columns)}, flag_bits) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row(tuple(row[c] for c in columns))
-    assignments = ", ".join(f"{c} = s.{c}" for c in POSITION_COLUMNS)
+            copy.write_row((*(row[c] for c in columns), flag_bits(row["flags"])))
+    assignments = ", ".join(f"{c} = s.{c}" for c in (*POSITION_COLUMNS, "flag_bits"))
     conn.exec_driver_sql(f"UPDATE inv_item_locations il SET {assignments} FROM inv_position_stage s "
                          "WHERE il.id = s.id")
     conn.exec_driver_sql("DELETE FROM inv_position_stage")

@@ -12,21 +12,24 @@ projection.
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.engine import Connection
 
 from crossdock.gateway.inventory.ledger import explain
 from crossdock.gateway.inventory.planning import load_inputs
 from crossdock.gateway.inventory.proposals import ExceptionFlag, plan_item
-from crossdock.gateway.inventory.store import InventoryNotFound
+from crossdock.gateway.inventory.store import FLAG_BITS, InventoryNotFound
+from crossdock.gateway.queries import CursorInvalid
 from crossdock.gateway.store import schema as t
 
 __all__ = [
@@ -36,6 +39,9 @@ __all__ = [
     "PROPOSAL_STATES",
     "grid",
     "grid_rows",
+    "encode_cursor",
+    "decode_cursor",
+    "COUNT_CAP",
     "item_location_detail",
     "list_proposals",
     "document_view",
@@ -66,9 +72,11 @@ class GridQuery:
         location: location code prefix.
         exception: one of :data:`EXCEPTIONS`, or ``any`` for rows with any flag.
         sort: a key of :data:`SORTS`; ``desc`` reverses it.
-        page: 1-based page.
+        page: 1-based page (``OFFSET``: fine for the first pages; deep paging uses ``after``).
         page_size: rows per page (at most 200).
         supplier: for unscoped callers, limit to one supplier partner id.
+        after: the ``next`` cursor of the previous page (keyset: the page starts right after that
+            row, at index speed however deep; ``page`` is then only echoed).
     """
 
     item: str | None = None
@@ -79,6 +87,7 @@ class GridQuery:
     page: int = 1
     page_size: int = 50
     supplier: int | None = None
+    after: str | None = None
 
 
 def _like_prefix(value: str) -> str:
@@ -95,19 +104,23 @@ def _where(query: GridQuery, scope: int | None) -> list[Any]:
     if query.location:
         clauses.append(il.c.location_code.like(_like_prefix(query.location), escape="\\"))
     if query.exception == "any":
-        clauses.append(il.c.flags != "")
+        clauses.append(il.c.flag_bits != 0)
     elif query.exception in EXCEPTIONS:
-        clauses.append(il.c.flags.like(f"%{query.exception}%"))
+        # ``<> 0`` as well: it lets PostgreSQL use the partial index of flagged rows
+        clauses += [il.c.flag_bits != 0, il.c.flag_bits.op("&")(FLAG_BITS[query.exception]) != 0]
     return clauses
 
 
 def _order(query: GridQuery) -> list[Any]:
+    """The sort, ties broken by item and location in the same direction (so a descending page is
+    a backward scan of the sort's index, not a sort of every row of the supplier)."""
     column = SORTS.get(query.sort, il.c.item_code)
-    first = column.desc() if query.desc else column.asc()
-    if query.sort in ("days_of_supply", "stockout_date"):
-        first = first.nulls_last()
     tail = [il.c.item_code, il.c.location_code] if query.sort != "location" else [il.c.location_code, il.c.item_code]
-    return [first, *(c for c in tail if c is not column)]
+    columns = [column, *(c for c in tail if c is not column)]
+    ordered = [c.desc() if query.desc else c.asc() for c in columns]
+    if query.sort in ("days_of_supply", "stockout_date"):
+        ordered[0] = ordered[0].nulls_last()
+    return ordered
 
 
 def _number(value: Any) -> float | int | None:
@@ -135,6 +148,8 @@ def _row(row: Mapping[str, Any], extra: Mapping[int, Mapping[str, Any]]) -> dict
 _GRID_COLUMNS = (il.c.id, il.c.item_code, il.c.location_code, il.c.on_hand, il.c.in_transit, il.c.on_order,
                  il.c.avg_daily, il.c.days_of_supply, il.c.min_level, il.c.max_level, il.c.reorder_level,
                  il.c.stockout_date, il.c.flags, il.c.method, il.c.planned_on, il.c.item_id, il.c.location_id)
+#: a filtered count stops here (counting 50,000 rows on every page costs more than the page)
+COUNT_CAP = 10_000
 
 
 def _extras(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> dict[int, dict[str, Any]]:
@@ -142,12 +157,8 @@ def _extras(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> dict[int, di
     if not ids:
         return {}
     out: dict[int, dict[str, Any]] = {i: {} for i in ids}
-    names = dict(conn.execute(select(items.c.id, items.c.description).where(
-        items.c.id.in_({r["item_id"] for r in rows}))).all())
-    places = dict(conn.execute(select(locations.c.id, locations.c.name).where(
-        locations.c.id.in_({r["location_id"] for r in rows}))).all())
     for r in rows:
-        out[r["id"]].update(description=names.get(r["item_id"]), location_name=places.get(r["location_id"]))
+        out[r["id"]].update(description=r["description"], location_name=r["location_name"])
     for p in conn.execute(select(pr.c.id, pr.c.item_location_id, pr.c.quantity, pr.c.approved_quantity,
                                  pr.c.needed_by).where(pr.c.item_location_id.in_(ids), pr.c.state == "open")):
         out[p.item_location_id]["proposal"] = {"id": p.id, "quantity": _number(p.approved_quantity or p.quantity),
@@ -159,18 +170,98 @@ def grid(conn: Connection, query: GridQuery, scope: int | None) -> dict[str, Any
     """One page of the inventory grid.
 
     Returns:
-        ``{"items": [...], "total", "page", "page_size", "pages", "sort", "desc"}``.
+        ``{"items": [...], "total", "total_exact", "page", "page_size", "pages", "sort", "desc",
+        "next"}``: ``total`` is exact below :data:`COUNT_CAP` (``total_exact``), ``next`` the
+        cursor of the following page (None on the last one).
+
+    Raises:
+        CursorInvalid: ``after`` is not a cursor of this sort.
     """
     size = max(1, min(query.page_size, MAX_PAGE_SIZE))
     page = max(1, query.page)
     where = _where(query, scope)
-    rows = [r._mapping for r in conn.execute(select(*_GRID_COLUMNS).where(*where).order_by(*_order(query))
-                                             .limit(size).offset((page - 1) * size))]
-    total = conn.execute(select(func.count()).select_from(il).where(*where)).scalar_one()
+    statement = _page_query(where).order_by(*_order(query)).limit(size + 1)
+    if query.after:
+        statement = statement.where(_after(query, decode_cursor(query, query.after)))
+    else:
+        statement = statement.offset((page - 1) * size)
+    rows = [r._mapping for r in conn.execute(statement)]
+    more, rows = len(rows) > size, rows[:size]
+    total = _count(conn, where, at_least=0 if query.after else (page - 1) * size + len(rows))
     extra = _extras(conn, rows)
-    return {"items": [_row(r, extra) for r in rows], "total": total, "page": page, "page_size": size,
-            "pages": max(1, -(-total // size)), "sort": query.sort if query.sort in SORTS else "item",
-            "desc": query.desc}
+    return {"items": [_row(r, extra) for r in rows], "total": total, "total_exact": total < COUNT_CAP,
+            "page": page, "page_size": size, "pages": max(1, -(-total // size)),
+            "sort": query.sort if query.sort in SORTS else "item", "desc": query.desc,
+            "next": encode_cursor(query, rows[-1]) if more else None}
+
+
+_DECODE = {"on_hand": Decimal, "in_transit": Decimal, "on_order": Decimal, "avg_daily": float,
+           "days_of_supply": float, "stockout_date": date.fromisoformat}
+
+
+def _sort_key(query: GridQuery) -> str:
+    return query.sort if query.sort in SORTS else "item"
+
+
+def encode_cursor(query: GridQuery, row: Mapping[str, Any]) -> str:
+    """The keyset cursor after ``row``: the sort, its direction and the row's sort values."""
+    column = SORTS[_sort_key(query)]
+    value = row[column.name]
+    payload = [_sort_key(query), bool(query.desc), None if value is None else str(value), row["item_code"],
+               row["location_code"]]
+    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(query: GridQuery, cursor: str) -> tuple[Any, str, str]:
+    """``(sort value, item code, location code)`` of a cursor made by :func:`encode_cursor`.
+
+    Raises:
+        CursorInvalid: not one of ours, or made for another sort or direction.
+    """
+    try:
+        sort, desc, value, item, location = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if (sort, desc) != (_sort_key(query), bool(query.desc)) or not (isinstance(item, str) and
+                                                                        isinstance(location, str)):
+            raise ValueError("cursor of another sort")
+        if value is not None:
+            value = _DECODE.get(sort, str)(value)
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        raise CursorInvalid("the cursor is not valid for this sort; start again from the first page") from exc
+    return value, item, location
+
+
+def _after(query: GridQuery, key: tuple[Any, str, str]) -> Any:
+    """Rows after the cursor in :func:`_order`'s order, as a row comparison (an index range);
+    NULL sort values come last."""
+    value, item, location = key
+    sort = _sort_key(query)
+    tail = (il.c.item_code, il.c.location_code) if sort != "location" else (il.c.location_code, il.c.item_code)
+    ties = (item, location) if sort != "location" else (location, item)
+    beyond = (lambda a, b: a < b) if query.desc else (lambda a, b: a > b)
+    if sort in ("item", "location"):
+        return beyond(tuple_(*tail), tuple_(*ties))
+    column = SORTS[sort]
+    if value is None:  # among the NULLs at the end
+        return and_(column.is_(None), beyond(tuple_(*tail), tuple_(*ties)))
+    later = beyond(tuple_(column, *tail), tuple_(value, *ties))
+    return or_(later, column.is_(None)) if sort in _NULLABLE_SORTS else later
+
+
+_NULLABLE_SORTS = frozenset({"days_of_supply", "stockout_date"})
+
+
+def _page_query(where: Sequence[Any]):
+    """The grid's columns plus the item and location names (joined: one round trip per page)."""
+    return (select(*_GRID_COLUMNS, items.c.description, locations.c.name.label("location_name"))
+            .join(items, items.c.id == il.c.item_id).join(locations, locations.c.id == il.c.location_id)
+            .where(*where))
+
+
+def _count(conn: Connection, where: Sequence[Any], *, at_least: int) -> int:
+    """Rows matching the filters, counted up to :data:`COUNT_CAP` (a deeper page counts as many as
+    it has seen)."""
+    capped = select(il.c.id).where(*where).limit(COUNT_CAP).subquery()
+    return max(conn.execute(select(func.count()).select_from(capped)).scalar_one(), at_least)
 
 
 def grid_rows(conn: Connection, query: GridQuery, scope: int | None, batch: int = 2000) -> Iterator[dict[str, Any]]:
@@ -182,7 +273,7 @@ def grid_rows(conn: Connection, query: GridQuery, scope: int | None, batch: int 
         if after is not None:
             page_where.append(or_(il.c.item_code > after[0], and_(il.c.item_code == after[0],
                                                                    il.c.location_code > after[1])))
-        rows = [r._mapping for r in conn.execute(select(*_GRID_COLUMNS).where(*page_where)
+        rows = [r._mapping for r in conn.execute(_page_query(page_where)
                                                  .order_by(il.c.item_code, il.c.location_code).limit(batch))]
         if not rows:
             return
@@ -349,7 +440,7 @@ def supplier_summary(conn: Connection, scope: int | None) -> dict[str, Any]:
     """Counts for the portal's header: item-locations, exceptions, open proposals, bullwhip."""
     where = [il.c.supplier_id == scope] if scope is not None else []
     total = conn.execute(select(func.count()).select_from(il).where(*where)).scalar_one()
-    flagged = conn.execute(select(func.count()).select_from(il).where(*where, il.c.flags != "")).scalar_one()
+    flagged = conn.execute(select(func.count()).select_from(il).where(*where, il.c.flag_bits != 0)).scalar_one()
     proposals = conn.execute(select(func.count()).select_from(pr).where(
         pr.c.state == "open", *([pr.c.supplier_id == scope] if scope is not None else []))).scalar_one()
     whip_where = [items.c.bullwhip.is_not(None), *([items.c.supplier_id == scope] if scope is not None else [])]

@@ -37,6 +37,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -577,10 +578,17 @@ inv_item_locations = Table(
     Column("stockout_date", Date, nullable=True),
     Column("flags", String(80), nullable=False, default=""),  # sorted, comma-separated ExceptionFlag values
     Column("demand_source", String(8), nullable=False, default="none"),
+    # the same flags as bits (inventory.store.FLAG_BITS), so the grid filters on an integer
+    Column("flag_bits", Integer, nullable=False, default=0, server_default="0"),
     UniqueConstraint("item_id", "location_id"),
+    # one index per grid sort, ending with the tie-breakers so a page is an index range scan
     Index(None, "supplier_id", "item_code", "location_code"),
     Index(None, "supplier_id", "location_code", "item_code"),
-    Index(None, "supplier_id", "days_of_supply"),
+    Index(None, "supplier_id", "days_of_supply", "item_code", "location_code"),
+    Index(None, "supplier_id", "on_hand", "item_code", "location_code"),
+    # the exception filter: only flagged rows, in the default order
+    Index("ix_inv_item_locations_exceptions", "supplier_id", "item_code", "location_code",
+          postgresql_where=text("flag_bits <> 0"), sqlite_where=text("flag_bits <> 0")),
     Index(None, "location_id"),
 )
 

@@ -3,166 +3,50 @@
 :func:`canonical_json` turns the plain data a mapping produced (``GeneratedSpec.read``) into the
 bytes ``model.model_validate(data).model_dump_json(exclude_none=True)`` would give, at a fraction
 of the cost, or returns ``None`` when it cannot vouch for that (the caller then takes the pydantic
-path, which also reports ``MODEL_INVALID`` issues). The model classes stay the single source of
-truth: a plan per model is derived once from its pydantic fields (order, defaults, types,
-``min_length``/``max_length``), and its ``mode="after"`` model validators are run on a stand-in
-object holding the typed values.
+path, which also reports ``MODEL_INVALID`` issues).
 
-It vouches only for data that is already exactly typed (``str``, ``int``, ``Decimal``, ``date``,
-``time``, enum values, nested dicts for sub-models, lists or tuples for sequences, JSON values in
-``extensions``); anything pydantic would have to coerce, any unknown key, any validator that
-raises, any type this module does not know, sends the data down the pydantic path. Tests compare
-both outputs byte for byte on every golden case, every corpus file and Hypothesis mutations.
+The model classes stay the single source of truth: from each pydantic model a ``msgspec.Struct``
+is derived once, with the same fields in the same order, the same types and constraints
+(``min_length``, ``max_length``, ``pattern``), unknown fields forbidden, and a ``__post_init__``
+that runs the model's ``mode="after"`` validators on the typed values. ``msgspec.convert``
+(strict) then validates the data in C and ``msgspec.json.encode`` writes it. ``exclude_none`` is
+``omit_defaults`` on fields whose default is ``None``; fields with another default are declared
+``UNSET`` and filled with their default after conversion, so they are written as pydantic writes
+them. Models with anything this module does not derive (other validators, serializers, aliases,
+unions of several types, required fields that accept ``None``) are not vouched for at all.
 
-The plan does not depend on X12 (it lives here because only the X12 translate path uses it so far).
+Tests compare both outputs byte for byte on every golden case, every corpus file and Hypothesis
+mutations (wrong types, empty strings, bad codes, awkward text). The derivation does not depend on
+X12 (it lives here because only the X12 translate path uses it so far).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import types
 import typing
 from collections.abc import Callable
 from decimal import Decimal
 from enum import Enum
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 
 import annotated_types
 import msgspec
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from pydantic.fields import FieldInfo
 
 __all__ = ["canonical_json"]
 
-Convert = Callable[[Any], Any]
-_MISSING = object()
+#: the module the derived structs live in, so forward references (packs in items) resolve
+_STRUCTS = "crossdock.mappings.x12._canonical_structs"
+_SCALARS = (bool, int, Decimal, dt.date, dt.time)
 _JSON_SCALARS = (str, int, bool)
 
 
-class _Unsure(Exception):
-    """The data is not exactly what the fast path can vouch for (raised per document)."""
-
-
 class _Unsupported(Exception):
-    """A model uses a type or constraint the fast path does not know (raised once per model)."""
-
-
-def _string(min_length: int | None, max_length: int | None) -> Convert:
-    def convert(value: Any) -> Any:
-        if value.__class__ is not str:
-            raise _Unsure
-        if (min_length is not None and len(value) < min_length) or (max_length is not None and len(value) > max_length):
-            raise _Unsure
-        return value
-    return convert
-
-
-def _exact(kind: type, render: Callable[[Any], Any]) -> Convert:
-    def convert(value: Any) -> Any:
-        if value.__class__ is not kind:
-            raise _Unsure
-        return render(value)
-    return convert
-
-
-def _decimal(value: Any) -> str:
-    if value.__class__ is not Decimal or not value.is_finite():
-        raise _Unsure
-    return str(value)
-
-
-def _enum(kind: type[Enum]) -> Convert:
-    values = {member.value: member.value for member in kind}
-    if not all(isinstance(v, str) for v in values):
-        raise _Unsupported(kind.__name__)
-
-    def convert(value: Any) -> Any:
-        try:
-            return values[value]
-        except (KeyError, TypeError):
-            raise _Unsure from None
-    return convert
-
-
-def _literal(options: tuple[Any, ...]) -> Convert:
-    if not all(isinstance(v, str) for v in options):
-        raise _Unsupported(str(options))
-    allowed = frozenset(options)
-
-    def convert(value: Any) -> Any:
-        if value.__class__ is not str or value not in allowed:
-            raise _Unsure
-        return value
-    return convert
-
-
-def _sequence(item: Convert) -> Convert:
-    def convert(value: Any) -> Any:
-        if value.__class__ is not list and value.__class__ is not tuple:
-            raise _Unsure
-        return [item(v) for v in value]
-    return convert
-
-
-def _json_value(value: Any) -> Any:
-    """A JSON value as pydantic's ``JsonValue`` keeps it (lists and dicts of scalars)."""
-    kind = value.__class__
-    if value is None or kind in _JSON_SCALARS:
-        return value
-    if kind is list:
-        return [_json_value(v) for v in value]
-    if kind is dict:
-        for key in value:
-            if key.__class__ is not str:
-                raise _Unsure
-        return {k: _json_value(v) for k, v in value.items()}
-    raise _Unsure
-
-
-def _optional(convert: Convert) -> Convert:
-    def optional(value: Any) -> Any:
-        return None if value is None else convert(value)
-    return optional
-
-
-def _converter(annotation: Any, metadata: list[Any]) -> Convert:
-    """The converter of one annotated type (raises :class:`_Unsupported` for unknown ones)."""
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _converter(annotation.__origin__, [*annotation.__metadata__, *metadata])
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(args) != 1:
-            raise _Unsupported(str(annotation))
-        return _optional(_converter(args[0], metadata))
-    if origin is typing.Literal:
-        return _literal(typing.get_args(annotation))
-    lengths = {"min_length": None, "max_length": None}
-    for item in _flat(metadata):
-        if isinstance(item, annotated_types.MinLen):
-            lengths["min_length"] = item.min_length
-        elif isinstance(item, annotated_types.MaxLen):
-            lengths["max_length"] = item.max_length
-        else:
-            raise _Unsupported(repr(item))
-    if origin in (tuple, list):
-        args = typing.get_args(annotation)
-        if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
-            raise _Unsupported(str(annotation))
-        if lengths["min_length"] is not None or lengths["max_length"] is not None:
-            raise _Unsupported(str(annotation))
-        return _sequence(_converter(args[0], []))
-    if origin is dict:
-        key, value = typing.get_args(annotation)
-        if key is not str or "JsonValue" not in str(value):
-            raise _Unsupported(str(annotation))
-        return _json_dict
-    if annotation is str:
-        return _string(lengths["min_length"], lengths["max_length"])
-    if lengths["min_length"] is not None or lengths["max_length"] is not None:
-        raise _Unsupported(str(annotation))
-    return _scalar(annotation)
+    """A model uses a type or feature the derivation does not know (raised once per model)."""
 
 
 def _flat(metadata: list[Any]) -> list[Any]:
@@ -176,133 +60,220 @@ def _flat(metadata: list[Any]) -> list[Any]:
     return out
 
 
-def _json_dict(value: Any) -> Any:
-    if value.__class__ is not dict:
-        raise _Unsure
-    return _json_value(value)
+def _meta(metadata: list[Any]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for item in _flat(metadata):
+        if isinstance(item, annotated_types.MinLen):
+            found["min_length"] = item.min_length
+        elif isinstance(item, annotated_types.MaxLen):
+            found["max_length"] = item.max_length
+        elif set(getattr(item, "__dict__", {})) == {"pattern"} and isinstance(item.pattern, str):
+            pattern = item.pattern
+            # Python's "$" also matches before a final newline, pydantic's (Rust) does not
+            if pattern.endswith("$") and not pattern.endswith("\\$"):
+                pattern = pattern[:-1] + "\\Z"
+            found["pattern"] = pattern
+        else:
+            raise _Unsupported(repr(item))
+    return found
 
 
-def _scalar(annotation: Any) -> Convert:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return _model_converter(annotation)
-    if isinstance(annotation, type) and issubclass(annotation, Enum):
-        return _enum(annotation)
-    if annotation is bool:
-        return _exact(bool, bool)
-    if annotation is int:
-        return _exact(int, int)
-    if annotation is Decimal:
-        return _decimal
-    if annotation is dt.date:
-        return _exact(dt.date, dt.date.isoformat)
-    if annotation is dt.time:
-        return _exact(dt.time, _time)
-    raise _Unsupported(str(annotation))
+class _Builder:
+    """Derives one struct per model class, and the names it refers to them by."""
 
+    def __init__(self, module: types.ModuleType) -> None:
+        self.module = module
+        self.pending: list[type[BaseModel]] = []
 
-def _time(value: dt.time) -> str:
-    if value.tzinfo is not None:
-        raise _Unsure  # pydantic's offset spelling is not isoformat's in every case
-    return value.isoformat()
+    def name(self, model: type[BaseModel]) -> str:
+        name = f"{model.__name__}_{id(model):x}"
+        if not hasattr(self.module, name) and model not in self.pending:
+            self.pending.append(model)
+        return name
 
+    def type_of(self, annotation: Any, metadata: list[Any]) -> Any:
+        """The msgspec type for a pydantic annotation (forward references as strings)."""
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            return self.type_of(annotation.__origin__, [*annotation.__metadata__, *metadata])
+        if origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                raise _Unsupported(str(annotation))
+            return typing.Optional[self.type_of(args[0], metadata)]
+        meta = _meta(metadata)
+        if origin is typing.Literal:
+            if meta or not all(isinstance(v, str) for v in typing.get_args(annotation)):
+                raise _Unsupported(str(annotation))
+            return annotation
+        if origin is tuple or origin is list:
+            args = typing.get_args(annotation)
+            if meta or (origin is tuple and not (len(args) == 2 and args[1] is Ellipsis)):
+                raise _Unsupported(str(annotation))
+            return tuple[self.type_of(args[0], []), ...]
+        if origin is dict:
+            key, value = typing.get_args(annotation)
+            if meta or key is not str or "JsonValue" not in str(value):
+                raise _Unsupported(str(annotation))
+            return dict[str, Any]  # checked in __post_init__ (pydantic's JsonValue)
+        if annotation is str:
+            return Annotated[str, msgspec.Meta(**meta)] if meta else str
+        if meta:
+            raise _Unsupported(str(annotation))
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            return self.name(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, Enum):
+            if not all(isinstance(m.value, str) for m in annotation):
+                raise _Unsupported(annotation.__name__)
+            return annotation
+        if annotation in _SCALARS:
+            return annotation
+        raise _Unsupported(str(annotation))
 
-class _ModelPlan:
-    """How one model class is written: fields in order, their converters and defaults."""
-
-    __slots__ = ("model", "names", "fields", "validators", "enums")
-
-    def __init__(self, model: type[BaseModel]) -> None:
-        self.model = model
+    def build(self, model: type[BaseModel]) -> None:
         if model.model_config.get("extra") != "forbid":
             raise _Unsupported(f"{model.__name__} allows extra fields")
         decorators = model.__pydantic_decorators__
         if decorators.field_validators or decorators.validators or decorators.root_validators \
                 or decorators.field_serializers or decorators.model_serializers or decorators.computed_fields:
-            raise _Unsupported(f"{model.__name__} has validators or serializers the fast path does not run")
+            raise _Unsupported(f"{model.__name__} has validators or serializers that are not derived")
         if any(d.info.mode != "after" for d in decorators.model_validators.values()):
             raise _Unsupported(f"{model.__name__} has a before/wrap model validator")
-        self.validators = tuple(d.func for d in decorators.model_validators.values())
-        self.names = frozenset(model.model_fields)
-        fields = []
-        #: enum class per field, to hand validators typed values
-        self.enums: dict[str, type[Enum]] = {}
+        fields: list[tuple[str, Any, Any]] = []
+        fill: dict[str, Any] = {}
+        checks = _Checks(tuple(d.func for d in decorators.model_validators.values()))
         for name, info in model.model_fields.items():
             if info.alias or info.serialization_alias or info.exclude:
                 raise _Unsupported(f"{model.__name__}.{name} has an alias or is excluded")
-            convert = _converter(info.annotation, list(info.metadata))
-            raw: Any = _MISSING if info.is_required() else info.get_default(call_default_factory=True)
-            try:
-                # defaults are not validated by pydantic but serialized by the field's type
-                default = raw if raw is None or raw is _MISSING else convert(raw)
-            except _Unsure:
-                raise _Unsupported(f"{model.__name__}.{name} has a default the fast path cannot write") from None
-            fields.append((name, convert, default, raw))
-            kind = _enum_of(info.annotation)
-            if kind is not None:
-                self.enums[name] = kind
-        self.fields = tuple(fields)
-
-    def convert(self, value: Any) -> dict[str, Any]:
-        if value.__class__ is not dict or not self.names.issuperset(value):
-            raise _Unsure
-        out: dict[str, Any] = {}
-        for name, convert, default, _raw in self.fields:
-            item = value.get(name, _MISSING)
-            if item is _MISSING:
-                if default is _MISSING:
-                    raise _Unsure
-                if default is not None:
-                    out[name] = default
-                continue
-            if item is not None:
-                out[name] = convert(item)
-        if self.validators:
-            self._validate(value)
-        return out
-
-    def _validate(self, value: dict[str, Any]) -> None:
-        """Run the model's after-validators on a stand-in carrying the typed field values."""
-        attributes = {}
-        for name, _convert, _default, raw in self.fields:
-            item = value.get(name, raw)
-            kind = self.enums.get(name)
-            attributes[name] = kind(item) if kind is not None and item is not None else item
-        stand_in = types.SimpleNamespace(**attributes)
-        for validator in self.validators:
-            try:
-                result = validator(stand_in)
-            except Exception:  # noqa: BLE001 - whatever it raises, pydantic decides and reports it
-                raise _Unsure from None
-            if result is not stand_in:
-                raise _Unsure
+            kind = self.type_of(info.annotation, list(info.metadata))
+            nullable = typing.get_origin(kind) is typing.Union
+            if info.is_required():
+                if nullable:
+                    raise _Unsupported(f"{model.__name__}.{name}: required but accepts None")
+                fields.append((name, kind, msgspec.NODEFAULT))
+            else:
+                default = info.get_default(call_default_factory=True)
+                if default is None:
+                    fields.append((name, kind, None))
+                else:
+                    # declared UNSET and filled after conversion, so omit_defaults keeps it
+                    fields.append((name, typing.Union[kind, msgspec.UnsetType], msgspec.UNSET))
+                    fill[name] = _default(info, default)
+            if _holds(info.annotation, Decimal):
+                checks.decimals.append(name)
+            if _holds(info.annotation, dict):
+                checks.json.append(name)
+        checks.fill = tuple(fill.items())
+        post_init = checks.post_init
+        struct = msgspec.defstruct(
+            self.name(model), fields, kw_only=True, omit_defaults=True, forbid_unknown_fields=True,
+            module=self.module.__name__, namespace={} if post_init is None else {"__post_init__": post_init},
+        )
+        setattr(self.module, struct.__name__, struct)
 
 
-def _enum_of(annotation: Any) -> type[Enum] | None:
-    candidates = [annotation, *typing.get_args(annotation)]
-    for candidate in candidates:
-        if isinstance(candidate, type) and issubclass(candidate, Enum):
-            return candidate
-    return None
+def _default(info: FieldInfo, default: Any) -> Any:
+    """A non-None default as written in JSON by pydantic (models pre-encoded, the rest as is)."""
+    if isinstance(default, BaseModel):
+        return msgspec.Raw(TypeAdapter(info.annotation).dump_json(default, exclude_none=True))
+    if isinstance(default, (str, Enum, tuple, list, dict, *_SCALARS)):
+        return default
+    raise _Unsupported(f"default {default!r}")
 
 
-def _model_converter(model: type[BaseModel]) -> Convert:
-    # resolved at first use, so models that nest themselves (packs in packs) do not recurse here
-    def convert(value: Any) -> Any:
-        return _plan(model).convert(value)
-    return convert
+def _holds(annotation: Any, kind: type) -> bool:
+    if annotation is kind or typing.get_origin(annotation) is kind:
+        return True
+    return any(_holds(arg, kind) for arg in typing.get_args(annotation) if not isinstance(arg, str))
+
+
+class _Checks:
+    """What a derived struct checks after conversion: what msgspec does not express as types.
+
+    ``post_init`` is generated as straight-line code per struct (it runs for every object of
+    every document, so no loops over field names)."""
+
+    def __init__(self, validators: tuple[Callable[[Any], Any], ...]) -> None:
+        self.validators = validators
+        self.decimals: list[str] = []
+        self.json: list[str] = []
+        self.fill: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def post_init(self) -> Callable[[Any], None] | None:
+        namespace: dict[str, Any] = {"_finite": _finite, "_json_value": _json_value, "UNSET": msgspec.UNSET}
+        lines = ["def post_init(struct):"]
+        for name in self.decimals:
+            lines.append(f"    _finite(struct.{name})")
+        for name in self.json:
+            lines += [f"    value = struct.{name}", "    if value is not UNSET and value is not None:",
+                      "        _json_value(value)"]
+        for number, (name, default) in enumerate(self.fill):
+            namespace[f"_d{number}"] = default
+            lines += [f"    if struct.{name} is UNSET:", f"        struct.{name} = _d{number}"]
+        for number, validator in enumerate(self.validators):
+            namespace[f"_v{number}"] = validator
+            lines += ["    try:", f"        result = _v{number}(struct)",
+                      "    except Exception as exc:  # msgspec reports only ValueError/TypeError",
+                      "        raise ValueError(str(exc)) from exc",
+                      "    if result is not struct:",
+                      "        raise ValueError('model validator did not return the instance')"]
+        if len(lines) == 1:
+            return None
+        exec(compile("\n".join(lines) + "\n", "<crossdock.jsonout post_init>", "exec"), namespace)  # noqa: S102
+        return namespace["post_init"]
+
+
+def _finite(value: Any) -> None:
+    if value.__class__ is Decimal:
+        if not value.is_finite():
+            raise ValueError("non-finite decimal")
+    elif value.__class__ is tuple:
+        for item in value:
+            _finite(item)
+
+
+def _json_value(value: Any) -> None:
+    """Raise unless ``value`` is a JSON value as pydantic's ``JsonValue`` keeps it byte for byte."""
+    kind = value.__class__
+    if value is None or kind in _JSON_SCALARS:
+        return
+    if kind is list:
+        for item in value:
+            _json_value(item)
+        return
+    if kind is dict:
+        for key, item in value.items():
+            if key.__class__ is not str:
+                raise ValueError("non-string key")
+            _json_value(item)
+        return
+    raise ValueError(f"{kind.__name__} is not kept as is in JSON")
+
+
+@lru_cache(maxsize=1)
+def _module() -> types.ModuleType:
+    module = sys.modules.get(_STRUCTS)
+    if module is None:
+        module = sys.modules[_STRUCTS] = types.ModuleType(_STRUCTS, "msgspec structs derived from canonical models")
+    return module
 
 
 @lru_cache(maxsize=256)
-def _plan(model: type[BaseModel]) -> _ModelPlan:
-    return _ModelPlan(model)
-
-
-@lru_cache(maxsize=256)
-def _fast_plan(model: type[BaseModel]) -> _ModelPlan | None:
+def _struct(model: type[BaseModel]) -> type[msgspec.Struct] | None:
+    """The struct derived from ``model`` (and from every model it holds), or ``None``."""
+    module = _module()
+    builder = _Builder(module)
     try:
-        return _plan(model)
+        name = builder.name(model)
+        while builder.pending:
+            builder.build(builder.pending.pop())
     except _Unsupported:
         return None
+    struct = getattr(module, name)
+    # resolve forward references now, once, rather than inside the first conversion
+    msgspec.inspect.type_info(struct)
+    return struct
 
 
 @lru_cache(maxsize=1)
@@ -319,13 +290,13 @@ def canonical_json(model: type[BaseModel], data: dict[str, Any]) -> bytes | None
 
     Returns:
         Exactly ``model.model_validate(data).model_dump_json(exclude_none=True)`` as UTF-8 bytes,
-        or ``None`` when the data needs pydantic (coercion, an invalid value, a type or validator
-        the fast path does not handle): validate through the model then.
+        or ``None`` when the data is not exactly valid as it is (pydantic might coerce it, or
+        reject it) or the model uses something not derived: validate through the model then.
     """
-    plan = _fast_plan(model)
-    if plan is None:
+    struct = _struct(model)
+    if struct is None:
         return None
     try:
-        return _encoder().encode(plan.convert(data))
-    except (_Unsure, _Unsupported):
+        return _encoder().encode(msgspec.convert(data, struct))
+    except (msgspec.ValidationError, msgspec.EncodeError):
         return None

@@ -124,6 +124,7 @@ def upgrade() -> None:
     sa.Column('stockout_date', sa.Date(), nullable=True),
     sa.Column('flags', sa.String(length=80), nullable=False),
     sa.Column('demand_source', sa.String(length=8), nullable=False),
+    sa.Column('flag_bits', sa.Integer(), server_default='0', nullable=False),
     sa.ForeignKeyConstraint(['item_id'], ['inv_items.id'], name=op.f('fk_inv_item_locations_item_id_inv_items')),
     sa.ForeignKeyConstraint(['location_id'], ['inv_locations.id'], name=op.f('fk_inv_item_locations_location_id_inv_locations')),
     sa.ForeignKeyConstraint(['supplier_id'], ['partners.id'], name=op.f('fk_inv_item_locations_supplier_id_partners')),
@@ -131,7 +132,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('item_id', 'location_id', name=op.f('uq_inv_item_locations_item_id_location_id'))
     )
     op.create_index(op.f('ix_inv_item_locations_location_id'), 'inv_item_locations', ['location_id'], unique=False)
-    op.create_index(op.f('ix_inv_item_locations_supplier_id_days_of_supply'), 'inv_item_locations', ['supplier_id', 'days_of_supply'], unique=False)
+    op.create_index(op.f('ix_inv_item_locations_supplier_id_days_of_supply_item_code_location_code'), 'inv_item_locations', ['supplier_id', 'days_of_supply', 'item_code', 'location_code'], unique=False)
+    op.create_index(op.f('ix_inv_item_locations_supplier_id_on_hand_item_code_location_code'), 'inv_item_locations', ['supplier_id', 'on_hand', 'item_code', 'location_code'], unique=False)
+    op.create_index('ix_inv_item_locations_exceptions', 'inv_item_locations', ['supplier_id', 'item_code', 'location_code'], unique=False, postgresql_where=sa.text('flag_bits <> 0'), sqlite_where=sa.text('flag_bits <> 0'))
     op.create_index(op.f('ix_inv_item_locations_supplier_id_item_code_location_code'), 'inv_item_locations', ['supplier_id', 'item_code', 'location_code'], unique=False)
     op.create_index(op.f('ix_inv_item_locations_supplier_id_location_code_item_code'), 'inv_item_locations', ['supplier_id', 'location_code', 'item_code'], unique=False)
     op.create_table('inv_reported_periods',

@@ -1,0 +1,140 @@
+"""The planning run reads only the ledger rows that can still matter; the plans must not change.
+
+Random ledgers (seeded) on SQLite and PostgreSQL: snapshots before, on and after the planning
+date (or none), sales inside and outside the demand window and straddling its start, adjustments
+before and after the latest count, orders with confirmations, shipments, receipts and
+cancellations. Every item-location is planned from the whole ledger and from the rows
+:func:`load_inputs` keeps with ``relevant_only``; the plans are compared field by field (only
+the position's ``explanation`` — the rows behind it — may be shorter).
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import create_engine, select, text
+
+from crossdock.gateway.inventory.planning import load_inputs
+from crossdock.gateway.inventory.proposals import plan_item
+from crossdock.gateway.partners import create_partner
+from crossdock.gateway.store import schema as t
+from crossdock.gateway.store.engine import build_engine
+from crossdock.gateway.store.migrate import upgrade
+
+TODAY = date(2026, 3, 15)
+POLICIES = (
+    {"method": "min_max", "min_qty": 40, "max_qty": 160, "lead_time_days": 5, "pack_multiple": 12},
+    {"method": "reorder_point", "service_level": 0.95, "lead_time_days": 7, "pack_multiple": 6,
+     "demand_window_days": 28},
+    {"method": "days_of_supply", "min_days_of_supply": 10, "target_days_of_supply": 21, "lead_time_days": 4},
+    {"method": None},
+)
+
+
+def _ledger(rng: random.Random, il_id: int) -> list[dict]:
+    rows: list[dict] = []
+
+    def add(kind: str, qty: int, effective: date, **more) -> None:
+        rows.append({"kind": kind, "quantity": Decimal(qty), "effective": effective, **more})
+
+    for _ in range(rng.randint(0, 4)):  # counts: old, recent, on the day, after it
+        add("snapshot_on_hand", rng.randint(0, 200), TODAY + timedelta(days=rng.randint(-120, 3)))
+    for week in range(rng.randint(0, 16)):  # weekly sales reaching back past every window
+        end = TODAY - timedelta(days=7 * week + rng.randint(-2, 1))
+        add("sale", rng.randint(-2, 40), end, period_start=end - timedelta(days=6))
+    for _ in range(rng.randint(0, 3)):
+        add("adjustment", rng.randint(-10, 10), TODAY + timedelta(days=rng.randint(-90, 2)))
+    for n in range(rng.randint(0, 3)):
+        po, placed = f"PO{il_id}-{n}", TODAY - timedelta(days=rng.randint(1, 150))
+        add("on_order", 48, placed, order_ref=po, due=placed + timedelta(days=7))
+        if rng.random() < 0.6:
+            add("confirmed", rng.choice((36, 48)), placed + timedelta(days=1), order_ref=po,
+                due=placed + timedelta(days=rng.randint(5, 12)))
+        if rng.random() < 0.5:
+            add("shipped", 24, placed + timedelta(days=2), order_ref=po, due=placed + timedelta(days=5))
+        if rng.random() < 0.3:
+            add("received", 24, placed + timedelta(days=rng.randint(3, 8)), order_ref=po)
+        if rng.random() < 0.2:
+            add("cancelled", 12, placed + timedelta(days=3), order_ref=po)
+    if rng.random() < 0.2:
+        add("received", 6, TODAY - timedelta(days=rng.randint(0, 60)))  # reported by the store only
+    rng.shuffle(rows)  # append order differs from business dates
+    return rows
+
+
+def _seed(engine, count: int) -> None:
+    rng = random.Random(20260315)
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        supplier = create_partner(conn, code="sup", name="Supplier").id
+        conn.execute(t.inv_locations.insert(), [{"id": n, "code": f"S{n:02d}", "kind": "store", "created_at": now}
+                                                for n in range(1, 5)])
+        conn.execute(t.inv_items.insert(), [{"id": n, "supplier_id": supplier, "code": f"IT{n:03d}",
+                                             "created_at": now, "updated_at": now} for n in range(1, count // 4 + 1)])
+        conn.execute(t.inv_item_locations.insert(), [
+            {"id": n, "item_id": (n - 1) // 4 + 1, "location_id": (n - 1) % 4 + 1, "supplier_id": supplier,
+             "item_code": f"IT{(n - 1) // 4 + 1:03d}", "location_code": f"S{(n - 1) % 4 + 1:02d}",
+             **{"min_qty": None, "max_qty": None, "service_level": None, "min_days_of_supply": None,
+                "target_days_of_supply": None, "lead_time_days": 0, "pack_multiple": 1,
+                "demand_window_days": 56}, **POLICIES[n % len(POLICIES)]}
+            for n in range(1, count + 1)])
+        movements = [{"idempotency_key": uuid.uuid4().hex, "item_location_id": n, "document_type": "852",
+                      "business_key": f"R{n}", "line": str(k), **row}
+                     for n in range(1, count + 1) for k, row in enumerate(_ledger(rng, n))]
+        conn.execute(t.inv_movements.insert(), movements)
+        conn.execute(t.inv_reported_periods.insert(), [
+            {"location_id": loc, "period_start": TODAY - timedelta(days=7 * w + 6), "period_end": TODAY - timedelta(days=7 * w)}
+            for loc in range(1, 5) for w in range(10)])
+
+
+def _comparable(plan):
+    return replace(plan, position=replace(plan.position, explanation=()))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.services)])
+def engine(request, tmp_path):
+    if request.param == "sqlite":
+        engine = build_engine(f"sqlite:///{tmp_path / 'plan.db'}")
+        upgrade(engine)
+        yield engine
+        engine.dispose()
+        return
+    base = request.getfixturevalue("postgres_url")
+    name = f"crossdock_vmi_load_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = build_engine(base.rsplit("/", 1)[0] + f"/{name}", pool_size=2)
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.mark.parametrize("lookback_days", [0, 400])
+def test_relevant_rows_give_the_same_plans(engine, lookback_days: int) -> None:
+    _seed(engine, 160)
+    with engine.connect() as conn:
+        rows = conn.execute(select(t.inv_item_locations).order_by(t.inv_item_locations.c.id)).all()
+        everything = load_inputs(conn, rows, TODAY)
+        relevant = load_inputs(conn, rows, TODAY, relevant_only=True, lookback_days=lookback_days)
+    assert [i.key for i in relevant] == [i.key for i in everything]
+    for full, kept in zip(everything, relevant):
+        assert set(kept.movements) <= set(full.movements)
+        assert _comparable(plan_item(kept, TODAY)) == _comparable(plan_item(full, TODAY)), full.key
+    kept_rows = sum(len(i.movements) for i in relevant)
+    all_rows = sum(len(i.movements) for i in everything)
+    assert kept_rows < all_rows * (0.99 if lookback_days else 0.85)  # the filter does drop rows
+    if lookback_days:  # the bullwhip's sales all stay
+        for full, kept in zip(everything, relevant):
+            assert [m for m in full.movements if m.kind == "sale" and m.effective >= TODAY - timedelta(days=399)] == \
+                   [m for m in kept.movements if m.kind == "sale" and m.effective >= TODAY - timedelta(days=399)]
