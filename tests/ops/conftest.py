@@ -21,29 +21,14 @@ from opshelpers import (
     open_ops_hub,
     po_set,
     rejecting_997,
+    submit,
     wait_children,
     wait_final,
 )
 from sqlalchemy import select
 
 from crossdock.gateway.hub import Hub
-from crossdock.gateway.ingest import IngestRequest, ingest
-from crossdock.gateway.partners import partner_by_code
 from crossdock.gateway.store import schema as t
-
-
-def submit(hub: Hub, body: bytes, sender: str, *, recipient: str | None = None,
-           content_type: str | None = None) -> str:
-    """Ingest like the API does (commit, then dispatch) and return the message id."""
-    engine = hub.runtime.engine
-    with engine.connect() as conn:
-        partner = partner_by_code(conn, sender)
-        to = partner_by_code(conn, recipient) if recipient else None
-    result = ingest(engine, IngestRequest(body=body, channel="http", partner=partner, recipient=to,
-                                          content_type=content_type))
-    if result.work_id is not None:
-        hub.runtime.dispatch(result.work_id)
-    return result.message_id
 
 
 @dataclass

@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import Engine, insert, select
 
 from crossdock.gateway.hub import Hub, open_hub
-from crossdock.gateway.partners import AgreementConfig, ChannelConfig, IdentitySpec, create_partner
+from crossdock.gateway.ingest import IngestRequest, ingest
+from crossdock.gateway.partners import AgreementConfig, ChannelConfig, IdentitySpec, create_partner, partner_by_code
 from crossdock.gateway.settings import Settings, load_settings
 from crossdock.gateway.store import schema as t
 
@@ -153,3 +154,17 @@ def wait_children(engine: Engine, parent_id: str, timeout: float = 30.0) -> list
             return children
         time.sleep(0.05)
     pytest.fail(f"outbound of {parent_id} not final")
+
+
+def submit(hub: Hub, body: bytes, sender: str, *, recipient: str | None = None,
+           content_type: str | None = None) -> str:
+    """Ingest like the API does (commit, then dispatch) and return the message id."""
+    engine = hub.runtime.engine
+    with engine.connect() as conn:
+        partner = partner_by_code(conn, sender)
+        to = partner_by_code(conn, recipient) if recipient else None
+    result = ingest(engine, IngestRequest(body=body, channel="http", partner=partner, recipient=to,
+                                          content_type=content_type))
+    if result.work_id is not None:
+        hub.runtime.dispatch(result.work_id)
+    return result.message_id

@@ -236,7 +236,7 @@ def test_retry_a_dead_delivery_after_the_partner_endpoint_is_back(scenario) -> N
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from conftest import submit
+    from opshelpers import submit
     from opshelpers import interchange, po_set, wait_children
 
     from crossdock.gateway.partners import AgreementConfig, ChannelConfig, IdentitySpec, create_partner
