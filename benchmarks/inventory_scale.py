@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import statistics
 import tempfile
 import time
@@ -91,6 +92,12 @@ def _suppliers(total: int, portal: int, run: int) -> list[int]:
         sizes.append(size)
         rest -= size
     return [max(STORES, s - s % STORES) for s in sizes]
+
+
+def _children_cpu() -> float:
+    """CPU seconds of finished child processes (a run split over processes)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _copy(raw, table: str, columns: tuple[str, ...], rows) -> int:
@@ -336,6 +343,8 @@ def main() -> None:
     parser.add_argument("--chunk-size", type=int, default=5000)
     parser.add_argument("--effects", type=int, default=2000, help="850s for the effects figures (0: skip)")
     parser.add_argument("--bullwhip", action="store_true", help="also compute the bullwhip indicator in the run")
+    parser.add_argument("--processes", type=int, nargs="+", default=[1],
+                        help="processes per run; several values: a cold and a warm run for each")
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the grid's queries")
     parser.add_argument("--keep", action="store_true", help="keep the database")
     args = parser.parse_args()
@@ -363,15 +372,20 @@ def main() -> None:
 
         # positions of the portal supplier as the planner writes them
         run_planning(engine, TODAY, supplier_id=suppliers[0], reason="manual", chunk_size=args.chunk_size)
-        for label in ("cold", "warm"):
-            wall, cpu = time.perf_counter(), time.process_time()
-            report = run_planning(engine, TODAY, supplier_id=suppliers[1], reason="manual",
-                                  chunk_size=args.chunk_size, bullwhip=args.bullwhip)
-            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-            print(f"full run ({label}): {report.item_locations:,} item-locations in {wall:.2f} s wall, "
-                  f"{cpu:.2f} s CPU (load {report.load_s:.2f} s, plan {report.plan_s:.2f} s, write "
-                  f"{report.write_s:.2f} s); {report.positions_written:,} positions written, {report.proposals:,} "
-                  f"proposals ({report.proposals_new:,} new, {report.superseded:,} superseded)  [target <= 10 s]")
+        for index, processes in enumerate(args.processes):
+            day = TODAY + timedelta(days=index)  # a new day: every position changes again (cold)
+            for label in ("cold", "warm"):
+                wall, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
+                extra = {"processes": processes} if processes > 1 else {}
+                report = run_planning(engine, day, supplier_id=suppliers[1], reason="manual",
+                                      chunk_size=args.chunk_size, bullwhip=args.bullwhip, **extra)
+                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu + _children_cpu() - children
+                print(f"full run ({label}, {processes} process(es)): {report.item_locations:,} item-locations in "
+                      f"{wall:.2f} s wall, {cpu:.2f} s CPU in all processes (load {report.load_s:.2f} s, plan "
+                      f"{report.plan_s:.2f} s, write "
+                      f"{report.write_s:.2f} s); {report.positions_written:,} positions written, "
+                      f"{report.proposals:,} proposals ({report.proposals_new:,} new, {report.superseded:,} "
+                      f"superseded)  [target <= 10 s]")
 
         if args.explain:
             _explain(engine, suppliers[0])

@@ -96,7 +96,7 @@ def test_golden_sets_write_the_same_bytes(spec: DocumentSpec, body: tuple[Segmen
 
 
 def test_corpus_sets_write_the_same_bytes(corpus_dir: Path) -> None:
-    compared = vouched = 0
+    valid = vouched = 0
     for path in sorted((corpus_dir / "x12").rglob("*")):
         if not path.is_file():
             continue
@@ -105,10 +105,12 @@ def test_corpus_sets_write_the_same_bytes(corpus_dir: Path) -> None:
         except CrossdockError:  # broken files that do not parse at all are the reader's concern
             continue
         for spec, body, version in sets:
-            vouched += _check(spec.model, _mapped(spec, body, version))
-            compared += 1
-    assert compared > 50
-    assert vouched > compared // 2
+            data = _mapped(spec, body, version)
+            vouched += _check(spec.model, data)
+            valid += _pydantic_line(spec.model, data) is not None
+    assert valid > 50
+    # the fast path is the common path: it vouches for (nearly) every valid document
+    assert vouched >= valid * 9 // 10
 
 
 def _mutate(body: tuple[Segment, ...], data: st.DataObject) -> tuple[Segment, ...]:

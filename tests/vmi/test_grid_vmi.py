@@ -82,13 +82,13 @@ def _walk_keyset(client, **params) -> list[tuple[str, str]]:
             return seen
 
 
-@pytest.mark.parametrize("sort", sorted(views.SORTS))
-@pytest.mark.parametrize("desc", ["", "1"])
-def test_keyset_pages_walk_the_same_rows_as_offset_pages(grid_client, sort: str, desc: str) -> None:
-    by_offset = _walk_offset(grid_client, sort=sort, desc=desc)
-    by_cursor = _walk_keyset(grid_client, sort=sort, desc=desc)
-    assert len(by_offset) == len(set(by_offset)) == 44  # the 40 added plus globex's 4 from the master data
-    assert by_cursor == by_offset
+def test_keyset_pages_walk_the_same_rows_as_offset_pages(grid_client) -> None:
+    for sort in sorted(views.SORTS):
+        for desc in ("", "1"):
+            by_offset = _walk_offset(grid_client, sort=sort, desc=desc)
+            by_cursor = _walk_keyset(grid_client, sort=sort, desc=desc)
+            assert len(by_offset) == len(set(by_offset)) == 43, (sort, desc)  # 40 added, 3 from the master data
+            assert by_cursor == by_offset, (sort, desc)
 
 
 def test_exception_filters_read_the_flag_bits(grid_client) -> None:

@@ -17,9 +17,10 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 
-from crossdock.gateway.inventory.planning import load_inputs
+from crossdock.gateway.inventory.planning import load_inputs, position_row, run_planning
+from crossdock.gateway.inventory.store import POSITION_COLUMNS
 from crossdock.gateway.inventory.proposals import plan_item
 from crossdock.gateway.partners import create_partner
 from crossdock.gateway.store import schema as t
@@ -98,7 +99,11 @@ def _comparable(plan):
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.services)])
 def engine(request, tmp_path):
-    if request.param == "sqlite":
+    yield from _engine_for(request, request.param, tmp_path)
+
+
+def _engine_for(request, kind: str, tmp_path=None):
+    if kind == "sqlite":
         engine = build_engine(f"sqlite:///{tmp_path / 'plan.db'}")
         upgrade(engine)
         yield engine
@@ -138,3 +143,28 @@ def test_relevant_rows_give_the_same_plans(engine, lookback_days: int) -> None:
         for full, kept in zip(everything, relevant):
             assert [m for m in full.movements if m.kind == "sale" and m.effective >= TODAY - timedelta(days=399)] == \
                    [m for m in kept.movements if m.kind == "sale" and m.effective >= TODAY - timedelta(days=399)]
+
+
+@pytest.mark.services
+def test_a_run_split_over_processes_plans_every_row(request) -> None:
+    database = _engine_for(request, "postgres")
+    engine = next(database)
+    try:
+        _seed(engine, 120)
+        report = run_planning(engine, TODAY, reason="manual", chunk_size=25, bullwhip=True, processes=2)
+        il = t.inv_item_locations
+        with engine.connect() as conn:
+            rows = conn.execute(select(il).order_by(il.c.id)).all()
+            expected = [position_row(r.id, plan_item(i, TODAY), r.method is not None, TODAY)
+                        for r, i in zip(rows, load_inputs(conn, rows, TODAY))]
+            open_proposals = conn.execute(select(func.count()).select_from(t.inv_proposals)
+                                          .where(t.inv_proposals.c.state == "open")).scalar_one()
+            whipped = conn.execute(select(func.count()).select_from(t.inv_items)
+                                   .where(t.inv_items.c.bullwhip_periods.is_not(None))).scalar_one()
+        assert report.item_locations == len(rows) == 120 and report.positions_written == 120
+        for row, want in zip(rows, expected):
+            assert {c: getattr(row, c) for c in POSITION_COLUMNS} == {c: want[c] for c in POSITION_COLUMNS}, row.id
+        assert open_proposals == report.proposals_new == report.proposals > 0
+        assert whipped > 0  # every item's locations were in one process
+    finally:
+        database.close()  # drops the database

@@ -243,7 +243,7 @@ class _State:
     reachable configurations), so moving costs one dict lookup per segment.
     """
 
-    __slots__ = ("path", "initial", "moves", "_machine")
+    __slots__ = ("path", "initial", "moves", "_machine", "_left_open")
 
     def __init__(self, path: tuple[tuple[_Loop, int], ...], initial: bool, machine: _Machine) -> None:
         self.path = path
@@ -254,6 +254,21 @@ class _State:
         #: loop tests for them only when a lookup finds no move
         self.moves: dict[str, _Move | None] = dict.fromkeys(_NO_PLACE)
         self._machine = machine
+        self._left_open: tuple[tuple[_Seg | _Loop, _Loop], ...] | None = None
+
+    def left_open(self) -> tuple[tuple[_Seg | _Loop, _Loop], ...]:
+        """``(child, loop)`` for every mandatory child the set never reached when it ends here,
+        innermost loop first (computed once; every child after the current one of each open
+        loop is unused in its iteration)."""
+        found = self._left_open
+        if found is None:
+            out: list[tuple[_Seg | _Loop, _Loop]] = []
+            for loop, current in reversed(self.path):
+                if self.initial and loop.children[0].mandatory:  # an empty set body
+                    out.append((loop.children[0], loop))
+                out.extend((loop.children[i], loop) for i in loop.mandatory_after_first if i > current)
+            found = self._left_open = tuple(out)
+        return found
 
     def step(self, sid: str) -> _Step | None:
         """The move ``sid`` makes from here (cached), or ``None`` when it has no place."""
@@ -722,38 +737,31 @@ class SetValidator:
         position = self._count + 2
         state = self._state
         if state is not None:
-            for depth in range(len(state.path) - 1, -1, -1):
-                self._close(depth, state, position)
+            for child, loop in state.left_open():
+                self._report_missing(child, loop, position)
             self._stack.clear()
             self._state = None
         control = _text(self._st, ST_CONTROL_NUMBER)
-        set_errors = self._set_errors(se, position, control)
+        errors = self._set_errors(se, position, control)
         if self._segments_in_error:
-            set_errors.append(X12Error("set", SET_SEGMENTS_IN_ERROR, "one or more segments are in error"))
-        errors = set_errors + self._errors
+            errors.append(X12Error("set", SET_SEGMENTS_IN_ERROR, "one or more segments are in error"))
+        if self._errors:
+            errors += self._errors
         if self._suppressed:
             errors.append(X12Error("set", SET_SEGMENTS_IN_ERROR, f"{self._suppressed} further errors not listed", severity="warning"))
         return self._report(tuple(errors), se is not None, control)
 
-    def _close(self, depth: int, state: _State, position: int) -> None:
-        """Mandatory children an open loop never reached (every child after the current one is
-        unused in this iteration)."""
-        loop, current = state.path[depth]
-        if state.initial and loop.children[0].mandatory:  # an empty set body
-            self._report_missing(loop.children[0], loop, position)
-        for i in loop.mandatory_after_first:
-            if i > current:
-                self._report_missing(loop.children[i], loop, position)
-
     def _set_errors(self, se: Segment | None, position: int, control: str) -> list[X12Error]:
         out: list[X12Error] = []
         lookup = self._lookup
-        if lookup.definition is None:
+        if lookup.note is None:  # the exact definition: nothing to say (an unknown set has a note)
+            pass
+        elif lookup.definition is None:
             set_id = self._st.get(ST_SET_ID)
             out.append(X12Error("set", SET_NOT_SUPPORTED, f"transaction set {set_id[:6]!r} is not supported", segment_id="ST", segment_position=1))
-        elif lookup.note is not None:
+        else:
             out.append(X12Error("set", WARNING_NEAREST_VERSION, lookup.note, segment_id="ST", segment_position=1, severity="warning"))
-        if _CONTROL_NUMBER.fullmatch(control) is None:
+        if not (control.isdigit() and 4 <= len(control) <= 9) and _CONTROL_NUMBER.fullmatch(control) is None:
             out.append(X12Error("set", SET_CONTROL_NUMBER_INVALID, "ST02 must be 4 to 9 characters", segment_id="ST", segment_position=1, element_position=ST_CONTROL_NUMBER, bad_value=control[:99]))
         if se is None:
             out.append(X12Error("set", SET_TRAILER_MISSING, "SE is missing", segment_id="SE", segment_position=position))
@@ -775,17 +783,15 @@ class SetValidator:
             status = "E"
         implementation_ref = _text(self._st, ST_IMPLEMENTATION_REF) or None
         machine = self._machine
-        definition = machine.key if machine is not None else (self._lookup.definition.key if self._lookup.definition else None)
-        set_id = machine.set_id if machine is not None else self._st.get(ST_SET_ID)
-        return SetReport(
-            set_id=set_id,
-            control_number=control,
-            status=status,
-            errors=errors,
-            definition=definition,
-            implementation_ref=implementation_ref,
-            segment_count=self._count + (2 if has_se else 1),
-        )
+        if machine is not None:  # its strings are shared by every report of the set type
+            definition, set_id = machine.key, machine.set_id
+        else:
+            definition = self._lookup.definition.key if self._lookup.definition else None
+            set_id = self._st.get(ST_SET_ID)
+        # positional: SetReport(set_id, control_number, status, errors, definition,
+        # implementation_ref, segment_count), one verdict per set
+        return SetReport(set_id, control, status, errors, definition, implementation_ref,  # type: ignore[arg-type]
+                         self._count + (2 if has_se else 1))
 
 
 def new_set_validator(

@@ -21,7 +21,8 @@ from litestar import Litestar, MediaType, Request, Response, get, post
 from litestar.exceptions import InternalServerException
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, Parameter
 from sqlalchemy import text
 
 from crossdock import __version__
@@ -169,7 +170,7 @@ def _links(message_id: str) -> dict[str, str]:
       responses={200: ResponseSpec(data_container=Accepted, description="Idempotency-Key retry: the original"),
                  **error_responses(400, 401, 403, 413, 415, 503)},
       request_max_body_size=None, guards=[require_roles("partner")])
-async def submit(request: Request, principal: Principal) -> Response[Accepted]:
+async def submit(request: Request, principal: NamedDependency[Principal]) -> Response[Accepted]:
     runtime: Runtime = request.app.state.runtime
     body, digest = await _read_body(request, runtime)
     recipient = await _recipient(request, runtime, principal)
@@ -223,14 +224,14 @@ async def _recipient(request: Request, runtime: Runtime, principal: Principal) -
 
 @get(f"{API}/messages", sync_to_thread=True, summary="Search messages (newest first, cursor pagination)",
      responses=error_responses(400, 401, 403), guards=[MESSAGE_READERS])
-def search(request: Request, principal: Principal,
+def search(request: Request, principal: NamedDependency[Principal],
            partner: int | None = Parameter(default=None, description="sender or recipient partner id"),
-           direction: str | None = None, status: str | None = None,
+           direction: FromQuery[str | None] = None, status: FromQuery[str | None] = None,
            document_type: str | None = Parameter(default=None, description="canonical type or X12 set id"),
-           received_from: datetime | None = None, received_to: datetime | None = None,
+           received_from: FromQuery[datetime | None] = None, received_to: FromQuery[datetime | None] = None,
            control_number: str | None = Parameter(default=None, description="ISA13, GS06 or ST02"),
            key: str | None = Parameter(default=None, description="business key, e.g. PO number or po_number=X"),
-           cursor: str | None = None, limit: int = Parameter(default=50, ge=1, le=200)) -> MessagePage:
+           cursor: FromQuery[str | None] = None, limit: int = Parameter(default=50, ge=1, le=200)) -> MessagePage:
     scope = principal.scope
     criteria = MessageFilter(scope if scope is not None else partner, direction, status, document_type,
                              received_from, received_to, control_number, key, cursor, limit)
@@ -242,14 +243,14 @@ def search(request: Request, principal: Principal,
 @get(f"{API}/messages/{{message_id:str}}", sync_to_thread=True,
      summary="A message: status, envelope, documents, acks, outbound, deliveries, timeline",
      responses=error_responses(401, 403, 404), guards=[MESSAGE_READERS])
-def detail(request: Request, principal: Principal, message_id: str) -> dict[str, Any]:
+def detail(request: Request, principal: NamedDependency[Principal], message_id: FromPath[str]) -> dict[str, Any]:
     with request.app.state.runtime.engine.connect() as conn:
         return message_detail(conn, message_id, principal.scope)
 
 
 @get(f"{API}/messages/{{message_id:str}}/events", sync_to_thread=True, summary="A message's timeline",
      responses=error_responses(401, 403, 404), guards=[MESSAGE_READERS])
-def events(request: Request, principal: Principal, message_id: str) -> list[dict[str, Any]]:
+def events(request: Request, principal: NamedDependency[Principal], message_id: FromPath[str]) -> list[dict[str, Any]]:
     with request.app.state.runtime.engine.connect() as conn:
         message_raw(conn, message_id, principal.scope)  # visibility check
         return message_events(conn, message_id)
@@ -257,7 +258,7 @@ def events(request: Request, principal: Principal, message_id: str) -> list[dict
 
 @get(f"{API}/messages/{{message_id:str}}/raw", sync_to_thread=True, summary="The raw bytes, as received",
      responses=error_responses(401, 403, 404), media_type=MediaType.TEXT, guards=[MESSAGE_READERS])
-def raw(request: Request, principal: Principal, message_id: str) -> Response[bytes]:
+def raw(request: Request, principal: NamedDependency[Principal], message_id: FromPath[str]) -> Response[bytes]:
     with request.app.state.runtime.engine.connect() as conn:
         data, media_type = message_raw(conn, message_id, principal.scope)
     return Response(data, media_type=media_type)
@@ -266,7 +267,7 @@ def raw(request: Request, principal: Principal, message_id: str) -> Response[byt
 @post(f"{API}/messages/{{message_id:str}}/replay", status_code=202, sync_to_thread=True,
       summary="Re-run a message from its stored bytes (effects stay exactly-once)",
       responses=error_responses(401, 403, 404), guards=[MESSAGE_READERS])
-def replay_message(request: Request, principal: Principal, message_id: str) -> Accepted:
+def replay_message(request: Request, principal: NamedDependency[Principal], message_id: FromPath[str]) -> Accepted:
     runtime: Runtime = request.app.state.runtime
     status = replay(runtime, message_id, principal.scope)
     request.app.state.auth.audit("replay", actor=principal.actor, partner_id=principal.partner_id,

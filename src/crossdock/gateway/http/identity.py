@@ -29,7 +29,8 @@ from datetime import datetime
 from typing import Any
 
 from litestar import Request, Router, delete, get, post, put
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
@@ -151,7 +152,7 @@ class SessionView:
 
 @get(f"{API}/session", summary="Who am I (and, for a login session, its CSRF token)",
      responses=error_responses(401))
-async def session_info(principal: Principal) -> SessionView:
+async def session_info(principal: NamedDependency[Principal]) -> SessionView:
     return SessionView(principal.kind, principal.subject, sorted(principal.roles),
                        principal.partner.code if principal.partner else None, principal.csrf_token)
 
@@ -161,7 +162,7 @@ async def session_info(principal: Principal) -> SessionView:
 
 @get(f"{API}/partners", sync_to_thread=True, guards=[require_roles("admin", "ops", "partner")],
      summary="Partners (a partner sees only itself)", responses=error_responses(401, 403))
-def partners_list(request: Request, principal: Principal) -> list[PartnerSummary]:
+def partners_list(request: Request, principal: NamedDependency[Principal]) -> list[PartnerSummary]:
     with _engine(request).connect() as conn:
         return list_partners(conn, scope=registry_scope(principal))
 
@@ -169,7 +170,8 @@ def partners_list(request: Request, principal: Principal) -> list[PartnerSummary
 @post(f"{API}/partners", sync_to_thread=True, guards=[ADMIN], status_code=201,
       summary="Register a partner (profile: identities, agreements, contacts)",
       responses=error_responses(401, 403, 409, 422))
-def partners_create(request: Request, principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
+def partners_create(request: Request, principal: NamedDependency[Principal],
+                    data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
     profile = validate_profile(data)
     with _engine(request).begin() as conn:
         save_profile(conn, profile, actor=principal.actor, client=client_address(request), must_exist=False)
@@ -178,14 +180,15 @@ def partners_create(request: Request, principal: Principal, data: dict[str, Any]
 
 @get(f"{API}/partners/{{code:str}}", sync_to_thread=True, guards=[require_roles("admin", "ops", "partner")],
      summary="A partner's profile", responses=error_responses(401, 403, 404))
-def partners_get(request: Request, principal: Principal, code: str) -> dict[str, Any]:
+def partners_get(request: Request, principal: NamedDependency[Principal], code: FromPath[str]) -> dict[str, Any]:
     return _profile_json(request, code, registry_scope(principal), principal.has_any("admin"))
 
 
 @put(f"{API}/partners/{{code:str}}", sync_to_thread=True, guards=[ADMIN],
      summary="Replace a partner's profile (API keys and users are kept)",
      responses=error_responses(401, 403, 404, 409, 422))
-def partners_replace(request: Request, principal: Principal, code: str, data: dict[str, Any]) -> dict[str, Any]:
+def partners_replace(request: Request, principal: NamedDependency[Principal], code: FromPath[str],
+                     data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
     profile = validate_profile({**data, "code": code})
     with _engine(request).begin() as conn:
         save_profile(conn, profile, actor=principal.actor, client=client_address(request), must_exist=True)
@@ -196,7 +199,7 @@ def partners_replace(request: Request, principal: Principal, code: str, data: di
 @delete(f"{API}/partners/{{code:str}}", sync_to_thread=True, guards=[ADMIN],
         summary="Remove a partner that never exchanged anything (else: suspend it)",
         responses=error_responses(401, 403, 404, 409))
-def partners_delete(request: Request, principal: Principal, code: str) -> None:
+def partners_delete(request: Request, principal: NamedDependency[Principal], code: FromPath[str]) -> None:
     with _engine(request).begin() as conn:
         delete_partner(conn, code, actor=principal.actor, client=client_address(request))
     _auth(request).forget_keys()
@@ -219,7 +222,7 @@ def _partner_id(request: Request, principal: Principal, code: str | None) -> int
 
 @get(f"{API}/keys", sync_to_thread=True, guards=[require_roles("admin", "partner")],
      summary="API keys (ids, labels, last use; never the keys)", responses=error_responses(401, 403, 404))
-def keys_list(request: Request, principal: Principal,
+def keys_list(request: Request, principal: NamedDependency[Principal],
               partner: str | None = Parameter(default=None, description="partner code")) -> list[KeyRecord]:
     partner_id = _partner_id(request, principal, partner)
     with _engine(request).connect() as conn:
@@ -228,7 +231,7 @@ def keys_list(request: Request, principal: Principal,
 
 @post(f"{API}/keys", sync_to_thread=True, guards=[require_roles("admin", "partner")], status_code=201,
       summary="Issue an API key (shown once in this answer)", responses=error_responses(401, 403, 404, 422))
-def keys_create(request: Request, principal: Principal, data: NewKeyBody) -> IssuedKey:
+def keys_create(request: Request, principal: NamedDependency[Principal], data: JSONBody[NewKeyBody]) -> IssuedKey:
     partner_id = _partner_id(request, principal, data.partner)
     if partner_id is None:
         raise CredentialInvalid("name the partner the key is for", code="KEY_PARTNER_MISSING")
@@ -241,7 +244,7 @@ def keys_create(request: Request, principal: Principal, data: NewKeyBody) -> Iss
 
 @delete(f"{API}/keys/{{key_id:str}}", sync_to_thread=True, guards=[require_roles("admin", "partner")],
         status_code=200, summary="Revoke an API key", responses=error_responses(401, 403, 404))
-def keys_revoke(request: Request, principal: Principal, key_id: str) -> KeyRecord:
+def keys_revoke(request: Request, principal: NamedDependency[Principal], key_id: FromPath[str]) -> KeyRecord:
     with _engine(request).begin() as conn:
         record = revoke_key(conn, key_id, actor=principal.actor, scope=registry_scope(principal),
                             client=client_address(request))
@@ -264,7 +267,7 @@ def users_list(request: Request) -> list[UserView]:
 
 @post(f"{API}/users", sync_to_thread=True, guards=[ADMIN], status_code=201, summary="Create a user",
       responses=error_responses(401, 403, 404, 422))
-def users_create(request: Request, principal: Principal, data: NewUserBody) -> UserView:
+def users_create(request: Request, principal: NamedDependency[Principal], data: JSONBody[NewUserBody]) -> UserView:
     partner_id = _partner_id(request, principal, data.partner) if data.partner else None
     with _engine(request).begin() as conn:
         user = create_user(conn, _auth(request).hasher, username=data.username, password=data.password,
@@ -275,7 +278,7 @@ def users_create(request: Request, principal: Principal, data: NewUserBody) -> U
 
 @delete(f"{API}/users/{{username:str}}", sync_to_thread=True, guards=[ADMIN], status_code=200,
         summary="Disable a user (ends its sessions)", responses=error_responses(401, 403, 404))
-def users_disable(request: Request, principal: Principal, username: str) -> UserView:
+def users_disable(request: Request, principal: NamedDependency[Principal], username: FromPath[str]) -> UserView:
     with _engine(request).begin() as conn:
         return _user_view(disable_user(conn, username, actor=principal.actor, client=client_address(request)))
 
@@ -285,9 +288,9 @@ def users_disable(request: Request, principal: Principal, username: str) -> User
 
 @get(f"{API}/audit", sync_to_thread=True, guards=[ADMIN], summary="The audit log, newest first",
      responses=error_responses(400, 401, 403, 404))
-def audit_list(request: Request, principal: Principal, kind: str | None = None,
+def audit_list(request: Request, principal: NamedDependency[Principal], kind: FromQuery[str | None] = None,
                partner: str | None = Parameter(default=None, description="partner code"),
-               subject: str | None = None, since: datetime | None = None,
+               subject: FromQuery[str | None] = None, since: FromQuery[datetime | None] = None,
                cursor: int | None = Parameter(default=None, description="next_cursor of the previous page"),
                limit: int = Parameter(default=100, ge=1, le=500)) -> AuditPage:
     partner_id = _partner_id(request, principal, partner) if partner else None

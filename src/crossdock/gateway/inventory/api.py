@@ -24,12 +24,12 @@ ops, admins and the host see every supplier and may narrow with ``supplier=<part
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 from litestar import Request, Router, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, Parameter, RawBody
+from litestar.params import FromPath, FromQuery, Parameter, QueryParameter, RawBody
 from litestar.response import Stream
 from sqlalchemy import select
 
@@ -169,10 +169,11 @@ def replenish_now(request: Request, principal: NamedDependency[Principal],
 @get("/proposals", sync_to_thread=True, summary="Replenishment proposals (state: open, approved, rejected, "
      "superseded; item, location, page, page_size)", responses=error_responses(401, 403, 404))
 def proposals(request: Request, principal: NamedDependency[Principal],
-              proposal_state: str = Parameter(query="state", default="open",
-                                              description="open, approved, rejected, superseded or all"),
-              item: str | None = None, location: str | None = None, page: int = Parameter(default=1, ge=1),
-              page_size: int = Parameter(default=50, ge=1, le=200), supplier: str | None = None) -> dict[str, Any]:
+              proposal_state: Annotated[str, QueryParameter(
+                  name="state", description="open, approved, rejected, superseded or all")] = "open",
+              item: FromQuery[str | None] = None, location: FromQuery[str | None] = None,
+              page: int = Parameter(default=1, ge=1), page_size: int = Parameter(default=50, ge=1, le=200),
+              supplier: FromQuery[str | None] = None) -> dict[str, Any]:
     scope = scope_partner(principal)
     wanted = supplier_filter(request, scope, supplier)
     with _runtime(request).engine.connect() as conn:

@@ -189,8 +189,10 @@ def grid(conn: Connection, query: GridQuery, scope: int | None) -> dict[str, Any
     more, rows = len(rows) > size, rows[:size]
     total = _count(conn, where, at_least=0 if query.after else (page - 1) * size + len(rows))
     extra = _extras(conn, rows)
-    return {"items": [_row(r, extra) for r in rows], "total": total, "total_exact": total < COUNT_CAP,
-            "page": page, "page_size": size, "pages": max(1, -(-total // size)),
+    exact = total < COUNT_CAP
+    pages = max(1, -(-total // size), page + 1 if more and not exact else 1)  # past the cap: one more
+    return {"items": [_row(r, extra) for r in rows], "total": total, "total_exact": exact,
+            "page": page, "page_size": size, "pages": pages,
             "sort": query.sort if query.sort in SORTS else "item", "desc": query.desc,
             "next": encode_cursor(query, rows[-1]) if more else None}
 

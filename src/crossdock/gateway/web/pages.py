@@ -13,6 +13,8 @@ from functools import partial
 import anyio
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from crossdock.gateway.auth import (
@@ -64,7 +66,7 @@ def _form(request: Request, *, error: str | None = None, username: str = "", nex
 
 
 @get("/login", opt={"public": True}, include_in_schema=False)
-async def login_form(request: Request, next: str | None = None) -> Response:  # noqa: A002 - the query name
+async def login_form(request: Request, next: FromQuery[str | None] = None) -> Response:  # noqa: A002 - the query name
     principal = await authenticate(request)
     if principal is not None and principal.kind == "user":
         return Redirect(_safe_next(next) or home_for(principal), status_code=303)
@@ -97,7 +99,7 @@ async def login_submit(request: Request) -> Response:
 
 
 @post("/logout", include_in_schema=False)
-async def logout(request: Request, principal: Principal) -> Response:
+async def logout(request: Request, principal: NamedDependency[Principal]) -> Response:
     auth: AuthService = request.app.state.auth
     token = request.cookies.get(SESSION_COOKIE, "")
 

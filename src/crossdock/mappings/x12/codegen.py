@@ -2,10 +2,11 @@
 
 :func:`generate_inbound` takes the :class:`~crossdock.mappings.x12.compiled.CompiledSpec` of a
 (spec, version, partner variant) — the rule tables stay the single source of truth — and writes
-Python source for it: one function per rule table, straight-line code per rule with segment
-lookups by id, direct element reads (``els[2]``), qualifiers as literal comparisons, transforms
-called directly, targets written with literal keys. The source is compiled once with
-:func:`compile` and cached like the compiled spec.
+Python source for it: per rule table, one function per plan (the rules worth running for the
+segment ids present, as the compiled table's plan cache decides), generated at the plan's first
+use; straight-line code per rule with segment lookups by id, direct element reads (``els[2]``),
+qualifiers as literal comparisons, transforms called directly, targets written with literal keys.
+Each function is compiled once with :func:`compile` and cached with its spec.
 
 Semantics are exactly those of :meth:`CompiledSpec.read` (rules in table order, the first
 unconsumed matching segment wins, consumption per element, leftovers in ``extensions``); the
@@ -68,12 +69,12 @@ class _Writer:
     def emit(self, depth: int, text: str) -> None:
         self.lines.append(_INDENT * depth + text)
 
-    def compile(self, name: str, label: str) -> tuple[str, Callable[..., Any]]:
-        """Compile the lines written so far as function ``name``; returns (source, function)."""
+    def compile(self, name: str, label: str) -> Callable[..., Any]:
+        """Compile the lines written so far and return the function ``name`` they define."""
         source, self.lines = "\n".join(self.lines) + "\n", []
         scope: dict[str, Any] = {}
         exec(compile(source, label, "exec"), self.namespace, scope)  # noqa: S102 - our own generated code
-        return source, scope[name]
+        return scope[name]
 
 
 def _put_code(parents: tuple[str, ...], last: str, value: str) -> str:
@@ -281,15 +282,14 @@ def _plan_function(writer: _Writer, name: str, rules: tuple[Any, ...], free: boo
         emit(1, line)
     emit(1, "index = state.index" if free else "index = {items[only][0]: (only,)}")
     for rule in rules:
-        kind = type(rule).__name__
-        if kind == "_Field":
+        if isinstance(rule, _compiled_module._Field):
             if rule.single is not None:
                 _field(writer, rule, 1, free)
             else:
                 _field_many(writer, rule, 1, free)
-        elif kind == "_Nested":
+        elif isinstance(rule, _compiled_module._Nested):
             _nested(writer, rule, 1)
-        elif kind == "_Const":
+        elif isinstance(rule, _compiled_module._Const):
             emit(1, _put_code(rule.parents, rule.last, writer.const(rule.value)))
         else:
             # a collect: rare and dominated by its transform, so the compiled rule object does it
@@ -343,7 +343,7 @@ class _TableCode:
 
     def _function(self, rules: tuple[Any, ...], free: bool) -> Callable[..., dict[str, Any]]:
         _plan_function(self.writer, "_plan", rules, free)
-        return self.writer.compile("_plan", self.label)[1]
+        return self.writer.compile("_plan", self.label)
 
 
 class GeneratedSpec:
