@@ -93,7 +93,7 @@ def world(postgres_url: str, tmp_path_factory):
 def _exchange(client, hub, key_ids) -> dict:
     objects: dict[str, dict[str, str]] = {}
     with hub.runtime.engine.connect() as conn:
-        partner_ids = dict(conn.execute(select(t.partners.c.code, t.partners.c.id)).tuples().all())
+        partner_ids = dict(conn.execute(select(t.partners.c.code, t.partners.c.id)).all())
     for number, code in enumerate(TENANTS, start=1):
         po, isa13 = f"PO-{code.upper()}-{number}0{number}", f"00000{number}7{number}{number}"
         posted = client.post("/api/v1/messages", content=interchange(ISA[code], isa13, po), headers=api(KEYS[code]))

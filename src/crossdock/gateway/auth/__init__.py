@@ -6,7 +6,7 @@ Other controllers use::
     from crossdock.gateway.auth import Principal, require_roles, scope_partner
 
     @get("/portal/items", guards=[require_roles("supplier")])
-    def items(principal: Principal) -> ...:
+    def items(principal: NamedDependency[Principal]) -> ...:
         partner_id = scope_partner(principal)   # None: every tenant (ops/admin/host)
 
 Cross-tenant ids must answer exactly like missing ones: raise :class:`NotVisible` (404).
