@@ -14,6 +14,9 @@ import pytest
 from sqlalchemy import Engine, select
 
 from crossdock.gateway.auth.keys import store_key
+from crossdock.gateway.inventory.importer import parse_master_data
+from crossdock.gateway.inventory.planning import run_planning
+from crossdock.gateway.inventory.store import save_master_data
 from crossdock.gateway.auth.users import create_user, password_hasher
 from crossdock.gateway.partners import PartnerProfile, save_profile
 from crossdock.gateway.settings import Settings, load_settings
@@ -68,6 +71,51 @@ def seed(engine: Engine, settings: Settings, outbox: Path) -> dict[str, str]:
             create_user(conn, hasher, username=username, password=password, role=role,
                         partner_id=partners[code].id if code else None, actor="test")
     return key_ids
+
+
+#: each tenant a VMI supplier of its own secret item at a store of the other tenant; min 10, no
+#: stock, so planning opens one proposal per tenant
+MASTER = """
+programs:
+  - {supplier: acme, customer: globex, order_document: purchase_order, po_prefix: VMA}
+  - {supplier: globex, customer: acme, order_document: purchase_order, po_prefix: VMG}
+locations:
+  - {code: GLOBEX-S1, name: Globex Store 1, kind: store, customer: globex, partner_code: "G001"}
+  - {code: ACME-S1, name: Acme Store 1, kind: store, customer: acme, partner_code: "A001"}
+items:
+  - {supplier: acme, code: ITEM-ACME-1, description: Acme secret widget, buyer_sku: "A-1", vendor_part: VP-ACME-SECRET, unit: EA}
+  - {supplier: globex, code: ITEM-GLOBEX-1, description: Globex secret gizmo, buyer_sku: "G-1", vendor_part: VP-GLOBEX-SECRET, unit: EA}
+policies:
+  - {supplier: acme, item: ITEM-ACME-1, location: GLOBEX-S1, method: min_max, min_qty: 10, max_qty: 50, lead_time_days: 2}
+  - {supplier: globex, item: ITEM-GLOBEX-1, location: ACME-S1, method: min_max, min_qty: 10, max_qty: 50, lead_time_days: 2}
+"""
+#: partner code → (item code, location code, description, vendor part) of its VMI item
+VMI_ITEMS = {"acme": ("ITEM-ACME-1", "GLOBEX-S1", "Acme secret widget", "VP-ACME-SECRET"),
+             "globex": ("ITEM-GLOBEX-1", "ACME-S1", "Globex secret gizmo", "VP-GLOBEX-SECRET")}
+
+
+def seed_inventory(engine: Engine) -> dict[str, int]:
+    """Save :data:`MASTER` and plan every supplier once.
+
+    Returns:
+        The id of each supplier's open proposal, by partner code.
+    """
+    now = _now()
+    with engine.begin() as conn:
+        save_master_data(conn, parse_master_data(MASTER, "yaml"), now=now)
+    run_planning(engine, now.date(), now=now)
+    p, partners = t.inv_proposals, t.partners
+    with engine.connect() as conn:
+        rows = conn.execute(select(partners.c.code, p.c.id).join(partners, partners.c.id == p.c.supplier_id)
+                            .where(p.c.state == "open")).all()
+    found = dict(rows)
+    assert sorted(found) == ["acme", "globex"] and len(rows) == 2, rows
+    return found
+
+
+def proposal_state(engine: Engine, proposal_id: int) -> str:
+    with engine.connect() as conn:
+        return conn.execute(select(t.inv_proposals.c.state).where(t.inv_proposals.c.id == proposal_id)).scalar_one()
 
 
 def _now():

@@ -3,10 +3,13 @@ directions, answers another tenant's ids exactly like missing ones and never sho
 
 The table is the test: adding an endpoint is one :class:`Case` row. Placeholders in ``path``
 and ``body`` are the *victim's* objects: ``{msg}`` (its inbound 850), ``{ack}`` (the 997 we
-sent it), ``{key}`` (its API key id), ``{code}``, ``{partner_id}``, ``{po}``, ``{isa13}``.
+sent it), ``{key}`` (its API key id), ``{code}``, ``{partner_id}``, ``{po}``, ``{isa13}``, and
+its VMI objects: ``{item}`` at ``{location}`` (its item at the attacker's store), ``{proposal}``
+(its open proposal), ``{doc}`` (the document of its 850).
 The attacker is the other tenant's partner key, or its supplier user (``actor="supplier"``).
-Every answer is checked for the victim's markers: PO number, name, ISA id, message ids, key id
-(except those the attacker itself put in the request).
+Every answer is checked for the victim's markers: PO number, name, ISA id, message ids, key id,
+item code, description, vendor part and its proposal's links (except those the attacker itself put
+in the request). A write to the victim's proposal must leave it open.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
-from idhelpers import ISA, KEYS, NAMES, api, fast_settings, interchange, login, seed, wait_final
+from idhelpers import (ISA, KEYS, NAMES, VMI_ITEMS, api, fast_settings, interchange, login, proposal_state, seed,
+                       seed_inventory, wait_final)
 from litestar.testing import TestClient
 from sqlalchemy import create_engine, select, text
 
@@ -66,7 +70,36 @@ CASES = (
     Case("ops console message page", "GET", "/ops/messages/{msg}", 403),
     Case("supplier: ops console message page", "GET", "/ops/messages/{msg}", 403, actor="supplier"),
     Case("supplier: ops console search", "GET", "/ops/messages?q={po}", 403, actor="supplier"),
+    Case("inventory item detail", "GET", "/api/v1/inventory/{item}/{location}", 404),
+    Case("supplier: inventory item detail", "GET", "/api/v1/inventory/{item}/{location}", 404, actor="supplier"),
+    Case("inventory item detail naming the supplier", "GET", "/api/v1/inventory/{item}/{location}?supplier={code}",
+         404),
+    Case("inventory grid", "GET", "/api/v1/inventory", 200),
+    Case("supplier: inventory grid", "GET", "/api/v1/inventory", 200, actor="supplier"),
+    Case("inventory grid filtered by item", "GET", "/api/v1/inventory?item={item}", 200),
+    Case("inventory grid naming the supplier", "GET", "/api/v1/inventory?supplier={code}&exception=any", 200),
+    Case("inventory CSV export", "GET", "/api/v1/inventory/export.csv", 200),
+    Case("supplier: inventory CSV export", "GET", "/api/v1/inventory/export.csv?item={item}", 200, actor="supplier"),
+    Case("inventory summary", "GET", "/api/v1/inventory/summary", 200),
+    Case("inventory document of another tenant's 850", "GET", "/api/v1/inventory/documents/{doc}", 404),
+    Case("proposal list", "GET", "/api/v1/proposals?state=all", 200),
+    Case("supplier: proposal list", "GET", "/api/v1/proposals?state=all", 200, actor="supplier"),
+    Case("proposal list naming the supplier", "GET", "/api/v1/proposals?supplier={code}&item={item}", 200),
+    Case("proposal edit", "PATCH", "/api/v1/proposals/{proposal}", 404, body={"quantity": 48}),
+    Case("proposal approve", "POST", "/api/v1/proposals/{proposal}/approve", 404),
+    Case("proposal reject", "POST", "/api/v1/proposals/{proposal}/reject", 404),
+    Case("supplier: proposal edit", "PATCH", "/api/v1/proposals/{proposal}", 404, body={"quantity": 48},
+         actor="supplier"),
+    Case("supplier: proposal approve", "POST", "/api/v1/proposals/{proposal}/approve", 404, actor="supplier"),
+    Case("supplier: proposal reject", "POST", "/api/v1/proposals/{proposal}/reject", 404, actor="supplier"),
+    Case("supplier: portal inventory page", "GET", "/portal/?item={item}", 200, actor="supplier"),
+    Case("supplier: portal export", "GET", "/portal/export.csv", 200, actor="supplier"),
+    Case("supplier: portal item page", "GET", "/portal/items/{item}/{location}", 404, actor="supplier"),
+    Case("supplier: portal document page", "GET", "/portal/documents/{doc}", 404, actor="supplier"),
+    Case("supplier: portal proposals page", "GET", "/portal/proposals?state=all", 200, actor="supplier"),
 )
+#: the victim's values that must not appear in any answer (unless the attacker sent them)
+MARKERS = ("po", "name", "isa", "msg", "ack", "key", "item", "description", "vendor_part", "proposal_link")
 
 
 @pytest.fixture(scope="module")
@@ -80,9 +113,10 @@ def world(postgres_url: str, tmp_path_factory):
     settings = fast_settings(root, database_url=postgres_url.rsplit("/", 1)[0] + f"/{name}")
     hub = open_hub(settings, workers=True, migrate=True)
     key_ids = seed(hub.runtime.engine, settings, root / "outbox")
+    proposals = seed_inventory(hub.runtime.engine)
     try:
         with TestClient(app=hub.app()) as client:
-            yield _exchange(client, hub, key_ids)
+            yield _exchange(client, hub, key_ids, proposals)
     finally:
         hub.runtime.engine.dispose()
         with admin.connect() as conn:
@@ -90,7 +124,7 @@ def world(postgres_url: str, tmp_path_factory):
         admin.dispose()
 
 
-def _exchange(client, hub, key_ids) -> dict:
+def _exchange(client, hub, key_ids, proposals) -> dict:
     objects: dict[str, dict[str, str]] = {}
     with hub.runtime.engine.connect() as conn:
         partner_ids = dict(conn.execute(select(t.partners.c.code, t.partners.c.id)).all())
@@ -102,9 +136,13 @@ def _exchange(client, hub, key_ids) -> dict:
         assert wait_final(hub.runtime.engine, message_id) == "accepted"
         with hub.runtime.engine.connect() as conn:
             ack = conn.execute(select(t.messages.c.id).where(t.messages.c.parent_id == message_id)).scalar_one()
+            doc = conn.execute(select(t.documents.c.id).where(t.documents.c.message_id == message_id)).scalar_one()
+        item, location, description, vendor_part = VMI_ITEMS[code]
         objects[code] = {"msg": message_id, "ack": ack, "key": key_ids[code], "code": code, "po": po,
                          "isa13": isa13, "partner_id": str(partner_ids[code]), "name": NAMES[code],
-                         "isa": ISA[code]}
+                         "isa": ISA[code], "doc": str(doc), "item": item, "location": location,
+                         "description": description, "vendor_part": vendor_part,
+                         "proposal": str(proposals[code]), "proposal_link": f"/proposals/{proposals[code]}/"}
     sessions = {code: login(client, f"{code}-staff") for code in TENANTS}
     return {"client": client, "objects": objects, "sessions": sessions}
 
@@ -134,9 +172,12 @@ def test_cross_tenant_request_reveals_nothing(world, case: Case, direction: tupl
     response = _request(world, case, attacker, victim)
     assert response.status_code == case.status, response.text
     sent = _fill(case.path, victim) + (_fill(json.dumps(case.body), victim) if case.body else "")
-    markers = {victim[k] for k in ("po", "name", "isa", "msg", "ack", "key")}
+    markers = {victim[k] for k in MARKERS}
     leaked = {m for m in markers if m not in sent and m in response.text}
     assert not leaked, f"{case.name}: {attacker} saw {victim_code}'s {leaked}"
+    if case.method != "GET" and "{proposal}" in case.path:
+        engine = world["client"].app.state.runtime.engine
+        assert proposal_state(engine, int(victim["proposal"])) == "open", f"{case.name} changed the proposal"
 
 
 @pytest.mark.parametrize("code", TENANTS)
@@ -151,6 +192,17 @@ def test_owners_do_see_their_own_objects(world, code: str) -> None:
     assert client.get(f"/api/v1/partners/{code}", headers=api(KEYS[code])).json()["name"] == own["name"]
     keys = client.get("/api/v1/keys", headers=api(KEYS[code])).json()
     assert [k["id"] for k in keys] == [own["key"]]
+    item = client.get(f"/api/v1/inventory/{own['item']}/{own['location']}", headers=api(KEYS[code]))
+    assert item.status_code == 200 and own["description"] in item.text
+    grid = client.get("/api/v1/inventory", headers=api(KEYS[code]))
+    assert grid.status_code == 200 and own["item"] in grid.text
+    assert own["item"] in client.get("/api/v1/inventory/export.csv", headers=api(KEYS[code])).text
+    listed = client.get("/api/v1/proposals", headers=api(KEYS[code])).json()["items"]
+    assert [p["id"] for p in listed] == [int(own["proposal"])]
+    cookie, _ = world["sessions"][code]
+    page = client.get(f"/portal/items/{own['item']}/{own['location']}", headers=cookie)
+    assert page.status_code == 200 and own["description"] in page.text
+    assert own["proposal_link"] in client.get("/portal/proposals", headers=cookie).text
 
 
 def test_ops_sees_every_tenant(world) -> None:
