@@ -370,9 +370,12 @@ def main() -> None:
             size = conn.exec_driver_sql("SELECT pg_size_pretty(pg_database_size(current_database()))").scalar()
         print(f"database size: {size}")
 
-        # positions of the portal supplier as the planner writes them
+        # positions of the portal supplier as the planner writes them, and the statistics
+        # autovacuum would gather after so many updates
         run_planning(engine, TODAY, supplier_id=suppliers[0], reason="manual", chunk_size=args.chunk_size)
-        for index, processes in enumerate(args.processes):
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE inv_item_locations")
+        for index, processes in enumerate(p for p in args.processes if p > 0):  # 0: no run
             day = TODAY + timedelta(days=index)  # a new day: every position changes again (cold)
             for label in ("cold", "warm"):
                 wall, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()

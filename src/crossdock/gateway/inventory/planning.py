@@ -4,8 +4,10 @@ A run walks a supplier's item-locations in ``(item code, location code)`` order,
 a time, one transaction per chunk (the rows are locked ``FOR UPDATE`` on PostgreSQL so a
 concurrent apply stage and the run write positions one after the other, never over each other):
 
-1. the item-location rows (policy and the stored position), their ledger rows, 830 buckets and
-   the reported 852 periods of their locations, read in a few queries;
+1. the item-location rows (policy and the stored position), their ledger rows — only those that
+   can still change a plan: every order row, and on-hand rows from the latest count on, plus the
+   sales of the demand window (or of the bullwhip's 13 weeks) — 830 buckets and the reported 852
+   periods of their locations, read in a few queries;
 2. :class:`~crossdock.gateway.inventory.ItemLocationInput` per row — ledger rows through
    :meth:`Movement.stored` (checked when appended), one policy object per distinct policy;
 3. :func:`~crossdock.gateway.inventory.plan_item`;
@@ -13,8 +15,9 @@ concurrent apply stage and the run write positions one after the other, never ov
    that the engine still proposes unchanged is kept, otherwise it is ``superseded`` and the new one
    inserted; the bullwhip indicator is stored per item once all its locations are planned.
 
-An item-location without a policy (method NULL) gets a position and exception flags, never a
-proposal. The apply stage uses :func:`refresh_positions` for the item-locations a document touched.
+With ``processes`` > 1 (PostgreSQL), each process plans a range of item codes with its own
+connection. An item-location without a policy (method NULL) gets a position and exception flags,
+never a proposal. The apply stage uses :func:`refresh_positions` for the item-locations a document touched.
 """
 
 from __future__ import annotations

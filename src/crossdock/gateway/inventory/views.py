@@ -106,8 +106,8 @@ def _where(query: GridQuery, scope: int | None) -> list[Any]:
     if query.exception == "any":
         clauses.append(il.c.flag_bits != 0)
     elif query.exception in EXCEPTIONS:
-        # ``<> 0`` as well: it lets PostgreSQL use the partial index of flagged rows
-        clauses += [il.c.flag_bits != 0, il.c.flag_bits.op("&")(FLAG_BITS[query.exception]) != 0]
+        # the same expression as the flag's partial index, so PostgreSQL reads only those rows
+        clauses.append(il.c.flag_bits.op("&")(FLAG_BITS[query.exception]) != 0)
     return clauses
 
 
@@ -261,8 +261,10 @@ def _page_query(where: Sequence[Any]):
 
 def _count(conn: Connection, where: Sequence[Any], *, at_least: int) -> int:
     """Rows matching the filters, counted up to :data:`COUNT_CAP` (a deeper page counts as many as
-    it has seen)."""
-    capped = select(il.c.id).where(*where).limit(COUNT_CAP).subquery()
+    it has seen). In the grid's default order, so PostgreSQL walks the filter's (partial) index
+    instead of scanning the table for rows it cannot estimate (``flag_bits & n``)."""
+    capped = (select(il.c.id).where(*where).order_by(il.c.item_code, il.c.location_code)
+              .limit(COUNT_CAP).subquery())
     return max(conn.execute(select(func.count()).select_from(capped)).scalar_one(), at_least)
 
 

@@ -586,9 +586,17 @@ inv_item_locations = Table(
     Index(None, "supplier_id", "location_code", "item_code"),
     Index(None, "supplier_id", "days_of_supply", "item_code", "location_code"),
     Index(None, "supplier_id", "on_hand", "item_code", "location_code"),
-    # the exception filter: only flagged rows, in the default order
+    # the exception filters: only flagged rows (any flag, then each flag), in the default order
     Index("ix_inv_item_locations_exceptions", "supplier_id", "item_code", "location_code",
           postgresql_where=text("flag_bits <> 0"), sqlite_where=text("flag_bits <> 0")),
+    *(Index(f"ix_inv_item_locations_flag_{bit}", "supplier_id", "item_code", "location_code",
+            postgresql_where=text(f"flag_bits & {bit} <> 0"), sqlite_where=text(f"flag_bits & {bit} <> 0"))
+      for bit in (1, 2, 4, 8)),
+    # the item and location prefix filters (LIKE 'x%' as an index range whatever the collation)
+    Index("ix_inv_item_locations_item_prefix", "supplier_id", "item_code",
+          postgresql_ops={"item_code": "varchar_pattern_ops"}),
+    Index("ix_inv_item_locations_location_prefix", "supplier_id", "location_code",
+          postgresql_ops={"location_code": "varchar_pattern_ops"}),
     Index(None, "location_id"),
 )
 

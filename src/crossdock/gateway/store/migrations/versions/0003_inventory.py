@@ -135,6 +135,10 @@ def upgrade() -> None:
     op.create_index(op.f('ix_inv_item_locations_supplier_id_days_of_supply_item_code_location_code'), 'inv_item_locations', ['supplier_id', 'days_of_supply', 'item_code', 'location_code'], unique=False)
     op.create_index(op.f('ix_inv_item_locations_supplier_id_on_hand_item_code_location_code'), 'inv_item_locations', ['supplier_id', 'on_hand', 'item_code', 'location_code'], unique=False)
     op.create_index('ix_inv_item_locations_exceptions', 'inv_item_locations', ['supplier_id', 'item_code', 'location_code'], unique=False, postgresql_where=sa.text('flag_bits <> 0'), sqlite_where=sa.text('flag_bits <> 0'))
+    for bit in (1, 2, 4, 8):  # one per exception flag (inventory.store.FLAG_BITS)
+        op.create_index(f'ix_inv_item_locations_flag_{bit}', 'inv_item_locations', ['supplier_id', 'item_code', 'location_code'], unique=False, postgresql_where=sa.text(f'flag_bits & {bit} <> 0'), sqlite_where=sa.text(f'flag_bits & {bit} <> 0'))
+    op.create_index('ix_inv_item_locations_item_prefix', 'inv_item_locations', ['supplier_id', 'item_code'], unique=False, postgresql_ops={'item_code': 'varchar_pattern_ops'})
+    op.create_index('ix_inv_item_locations_location_prefix', 'inv_item_locations', ['supplier_id', 'location_code'], unique=False, postgresql_ops={'location_code': 'varchar_pattern_ops'})
     op.create_index(op.f('ix_inv_item_locations_supplier_id_item_code_location_code'), 'inv_item_locations', ['supplier_id', 'item_code', 'location_code'], unique=False)
     op.create_index(op.f('ix_inv_item_locations_supplier_id_location_code_item_code'), 'inv_item_locations', ['supplier_id', 'location_code', 'item_code'], unique=False)
     op.create_table('inv_reported_periods',
