@@ -174,7 +174,7 @@ def _movement_rows(conn: Connection, ids: list[int], today: date | None, since: 
         query = query.outerjoin(counted, counted.c.item_location_id == m.c.item_location_id).where(or_(
             m.c.kind.not_in(_ON_HAND_KINDS), counted.c.counted.is_(None), m.c.effective >= counted.c.counted,
             and_(m.c.kind == MovementKind.SALE.value, m.c.effective >= since)))
-    return conn.execute(query.order_by(m.c.item_location_id, m.c.id)).tuples().all()
+    return conn.execute(query.order_by(m.c.item_location_id, m.c.id)).all()
 
 
 def _forecasts(conn: Connection, ids: Sequence[int]) -> dict[int, list[ForecastBucket]]:
