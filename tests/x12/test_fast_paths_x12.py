@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import sys
@@ -294,3 +295,171 @@ def test_ak4_carries_the_reference_number_of_a_filled_element() -> None:
     (asn,) = validate(data).interchanges[0].groups[0].transactions
     assert [(e.segment_id, e.element_position, e.element_ref, e.code) for e in asn.errors if e.level == "element"] == [
         ("PAL", 2, "884", "6")]
+
+
+# --- h. per-count raw checks, window scans, first elements (throughput work) ----------------------
+
+# segments with every kind of syntax note (P, R, E, C, L), composites, dates, times and decimals
+RAW_SEGMENT_IDS = ["BEG", "PO1", "PID", "N1", "N4", "REF", "DTM", "PER", "CUR", "SAC", "MEA", "QTY", "SN1", "HL",
+                   "CTT", "TD5", "LIN", "BSN"]
+JUNK_VALUES = ["12", "EA", "-5", "1.5", ".5", "1.", "-", "\u00b2", "20240230", "2561", "X" * 31, "9" * 16, "a b",
+               "x\u00e9"]
+
+
+@functools.lru_cache(maxsize=None)
+def _raw_checker(seg_id: str, version: str, charset: str):
+    from crossdock.adapters.x12.validator_elements import compile_segment
+    from crossdock.schemas.x12.definitions import segment
+
+    definition = segment(seg_id, version)
+    return definition, compile_segment(definition, "*", ":", charset)  # type: ignore[arg-type]
+
+
+def _valid_value(use) -> str:
+    """A value the element accepts (component 1's, at a composite position)."""
+    element = use.composite.components[0].element if hasattr(use, "composite") else use.element
+    if element.codes_closed and element.codes:
+        return min(element.codes)
+    width = max(element.min_length, 1)
+    if element.data_type == "DT":
+        return "20240115" if element.max_length >= 8 else "240115"
+    if element.data_type == "TM":
+        return "1200" if element.min_length <= 4 else "120000"
+    if element.data_type == "R" or element.implied_decimals is not None:
+        return "1" * width
+    return "A" * width
+
+
+@pytest.mark.parametrize("seg_id", RAW_SEGMENT_IDS)
+@settings(max_examples=25, deadline=None)
+@given(version=st.sampled_from(["004010", "005010"]), charset=st.sampled_from(["basic", "extended", "utf8"]),
+       data=st.data())
+def test_count_checks_agree_with_the_slow_path(seg_id: str, version: str, charset: str, data) -> None:
+    """The reader's raw check (one generated function per element count, trailing empty elements
+    kept) clears a segment only when the slow path finds nothing, and fails one only when the
+    slow path finds something or the segment has more (empty) elements than defined. Values are
+    mostly empty or valid, so that the syntax notes decide."""
+    from crossdock.adapters.x12.validator_elements import segment_problems
+
+    definition, checker = _raw_checker(seg_id, version, charset)
+    uses = definition.elements
+    count = data.draw(st.integers(0, len(uses) + 2))
+    values = []
+    for i in range(count):
+        if i >= len(uses):
+            values.append(data.draw(st.sampled_from(["", "", "1"])))
+        elif data.draw(st.integers(0, 7)):
+            values.append(data.draw(st.sampled_from(["", _valid_value(uses[i])])))
+        else:
+            values.append(data.draw(st.sampled_from(JUNK_VALUES)))
+    raw = "*".join([seg_id, *values])
+    parts = raw.split("*")
+    elements = list(values)
+    while elements and elements[-1] == "":
+        elements.pop()
+    slow_clean = segment_problems(definition, tuple(elements), charset) == []  # type: ignore[arg-type]
+    fast = bool(checker.text_ok(raw)) and len(parts) < len(checker.by_count) and bool(checker.by_count[len(parts)](parts))
+    if fast:
+        assert slow_clean, raw
+    elif len(parts) < len(checker.by_count) and raw.isprintable():
+        assert not slow_clean, raw
+
+
+@pytest.mark.parametrize(("charset", "quantity", "clean"), [
+    ("utf8", "12", True), ("utf8", "\u00b2", False), ("utf8", "1\u0662", False), ("extended", "\u00b2", False)])
+def test_count_checks_take_only_ascii_digits_as_numbers(charset: str, quantity: str, clean: bool) -> None:
+    """Under ``basic``/``extended`` the text test already refused non-ASCII text, so the generated
+    numeric checks skip ``isascii``; under ``utf8`` they keep it."""
+    _, checker = _raw_checker("PO1", "004010", charset)
+    raw = f"PO1*1*{quantity}*EA"
+    parts = raw.split("*")
+    assert (bool(checker.text_ok(raw)) and bool(checker.by_count[len(parts)](parts))) is clean
+
+
+def test_count_checks_are_compiled_on_first_use_only() -> None:
+    definition, checker = _raw_checker("PO1", "004010", "extended")
+    before = list(checker.by_count)
+    assert checker.by_count[10](["PO1", "1", "2", "EA", "9.5", "", "UP", "0123", "VN", "SKU-1"])
+    assert checker.by_count[10] is not before[10]  # replaced by the compiled check
+    assert all(checker.by_count[n] is before[n] for n in range(len(before)) if n != 10)
+
+
+@pytest.mark.parametrize("suffix", ["", "\n", "\r\n"])
+@pytest.mark.parametrize("layout", ["regular", "blank lines", "indented", "wrapped"])
+@pytest.mark.parametrize("charset", ["basic", "extended", "utf8"])
+def test_window_scan_agrees_with_the_tree_path(suffix: str, layout: str, charset: str) -> None:
+    """One translate pass per window proves regular layout and allowed characters; every other
+    window falls back to the separate tests. Both give the tree path's verdict."""
+    body = ["BEG*00*SA*PO-1**20240101", "PO1*1*10*EA*9.95**UP*012345678905", "PID*F****Widget large", "CTT*1"]
+    text = S.interchange([S.group([S.st_set(body=tuple(body)), S.st_set("0002", body=tuple(body))])], suffix=suffix)
+    if layout == "blank lines":
+        text = text.replace("~", "~\n\n")
+    elif layout == "indented":
+        text = text.replace("~" + suffix + "PO1", "~" + suffix + "  \tPO1")
+    elif layout == "wrapped":
+        text = text.replace("ITEM", "IT\nEM").replace("Widget", "Wid\r\nget")
+    report = _same_verdict(text.encode(), charset)
+    verdicts = [t.status for t in report.interchanges[0].groups[0].transactions]
+    assert verdicts == (["R", "R"] if charset == "basic" else ["A", "A"])  # lower case is not basic
+
+
+def test_trailing_empty_elements_beyond_the_definition_are_not_errors() -> None:
+    body = ("BEG*00*SA*PO-1**20240101" + "*" * 20, "PO1*1*10*EA*9.95**UP*012345678905", "CTT*1*******")
+    report = _same_verdict(S.interchange([S.group([S.st_set(body=body)])]).encode())
+    assert S.summary(report) == S.accepted()
+
+
+def test_a_non_ascii_digit_in_se01_is_a_count_error_not_a_crash() -> None:
+    data = S.interchange([S.group([S.st_set(count=None)[:-1] + ["SE*\u00b2*0001"]])]).encode()
+    report = _same_verdict(data)
+    assert S.summary(report)[0]["groups"][0]["sets"] == [("0001", "R", ["4"])]
+
+
+def test_a_non_ascii_digit_in_gs08_is_not_a_crash() -> None:
+    data = S.interchange([S.group([S.st_set()], version="\u00b204010")]).encode()
+    report = _same_verdict(data)
+    assert report.interchanges[0].groups[0].ak9_codes  # GS08 is not a version: the group is rejected
+
+
+@pytest.mark.parametrize(("segment", "expected"), [
+    (Segment("ST", ("850", "0001")), ("850", "0001", "")),
+    (Segment("ST", ("850", "0001", "005010X220")), ("850", "0001", "005010X220")),
+    (Segment("SE", ("5",)), ("5", "", "")),
+    (Segment("ST", ()), ("", "", "")),
+])
+def test_first_three_reads_like_get(segment: Segment, expected: tuple[str, str, str]) -> None:
+    from crossdock.adapters.x12._tokens import first_three
+    from crossdock.schemas.x12.tree import Composite
+
+    assert first_three(segment) == expected == (segment.get(1), segment.get(2), segment.get(3))
+    composite = Segment("ST", (Composite(("850", "X")), "0001"))
+    assert first_three(composite) == (composite.get(1), composite.get(2), composite.get(3)) == ("850", "0001", "")
+
+
+def test_set_validators_from_the_factory_match_new_set_validator() -> None:
+    from crossdock.adapters.x12.validator import set_validator_factory
+    from crossdock.schemas.x12.tree import Delimiters
+
+    st_segment, se = Segment("ST", ("850", "0001")), Segment("SE", ("3", "0001"))
+    for charset in ("basic", "utf8"):
+        reports = []
+        for validator in (set_validator_factory(charset)(st_segment, "PO", "004010", Delimiters()),  # type: ignore[arg-type]
+                          new_set_validator(st_segment, "PO", "004010", Delimiters(), charset=charset)):  # type: ignore[arg-type]
+            validator.feed(Segment("BEG", ("00", "SA", "po-1", "", "20240101")))
+            reports.append(validator.finish(se))
+        assert reports[0] == reports[1]
+        lower_case_refused = any(e.level == "element" and e.code == "6" for e in reports[0].errors)
+        assert lower_case_refused is (charset == "basic")
+
+
+@pytest.mark.parametrize(("extra", "expected"), [
+    (["SAC*A*B840"] * 25, []),
+    (["SAC*A*B840"] * 26, [("4", "SAC", 28)]),  # loop SAC repeats at most 25 times: the 26th restarts it
+    (["PER*IC*JOHN"] * 4, [("5", "PER", 6)]),  # PER may be used 3 times
+    (["DTM*002*20240101", "CUR*BY*USD"], [("7", "CUR", 4)]),  # back to a header position already passed
+])
+def test_loop_repeats_and_max_uses_through_the_fast_moves(extra: list[str], expected: list[tuple]) -> None:
+    body = ("BEG*00*SA*PO-1**20240101", *extra, "PO1*1*10*EA*9.95**UP*012345678905", "CTT*1")
+    report = _same_verdict(S.interchange([S.group([S.st_set(body=body)])]).encode())
+    (verdict,) = report.interchanges[0].groups[0].transactions
+    assert [(e.code, e.segment_id, e.segment_position) for e in verdict.errors if e.level == "segment"] == expected

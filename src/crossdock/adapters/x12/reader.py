@@ -36,10 +36,12 @@ Decisions worth knowing:
   breaks); spaces and tabs at the start of a segment are indentation. The run of line breaks
   after the ISA is kept as :attr:`Delimiters.suffix` for writing back. Empty segments are
   skipped.
-* Fast path: when every terminator in a window is followed by the suffix and nothing else is
-  layout (checked with a few ``str.count`` calls), the window is split on terminator+suffix
-  and each segment costs one ``split`` plus one tuple; composites and repetitions are only
-  split when the segment text contains their separator.
+* Fast path: the text is split on terminator+suffix a window (at most 64 KB in the steady
+  state) at a time, and one ``bytes.translate`` pass over the ASCII window proves both that
+  every terminator is followed by the suffix with no other line break, and that every
+  character is in the agreed set (other windows take separate tests). Inside a set the raw
+  segment texts go to the validator's ``feed_texts``; composites and repetitions are only split
+  when the segment text contains their separator.
 * A segment whose id is ``ISA`` always starts an interchange, even when the previous one has
   no IEA yet (that one then ends with TA1 ``023``): sets are never attributed to the previous
   interchange's sender. ``ISA`` anywhere else (inside an element) is data.
@@ -67,12 +69,12 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from functools import partial
 from typing import BinaryIO, Protocol, Union
 
 from crossdock.adapters.x12 import envelope_codes as codes
 from crossdock.adapters.x12._decode import FileProblem, TextChunks
 from crossdock.adapters.x12._isa import ISA_MAX_LENIENT_LENGTH, IsaHeader, read_isa
+from crossdock.adapters.x12._tokens import first_three
 from crossdock.adapters.x12._tokens import split_values as _split_values
 from crossdock.adapters.x12.validator_elements import (
     CHARSETS,
@@ -209,8 +211,10 @@ _LAYOUT = " \t\r\n"
 #: window (characters) split right after an interchange starts; it doubles while no new ISA
 #: interrupts it, so many small interchanges never re-split a whole chunk
 _FIRST_WINDOW = 4096
-#: largest window split at once in the steady state (a longer segment still grows it)
-_MAX_WINDOW = 1 << 22
+#: largest window split at once in the steady state (a longer segment still grows it): the
+#: window's segment strings, about three times its size in objects, then stay in the CPU's
+#: second-level cache while the hot loop reads them (64 KB also runs fewer instructions than 4 MB)
+_MAX_WINDOW = 1 << 16
 
 
 def _make_segment(parts: list[str], raw: str, component: str, repetition: str) -> Segment:
@@ -219,7 +223,7 @@ def _make_segment(parts: list[str], raw: str, component: str, repetition: str) -
         parts.pop()
     if component in raw or repetition in raw:
         return Segment(parts[0], _split_values(parts, component, repetition))
-    return Segment(parts[0], tuple(parts[1:]))
+    return tuple.__new__(Segment, (parts[0], tuple(parts[1:])))  # Segment(...) without its Python __new__
 
 
 def _starts_interchange(raw: str) -> bool:
@@ -227,17 +231,6 @@ def _starts_interchange(raw: str) -> bool:
     a longer word, i.e. data)."""
     text = raw.lstrip()
     return text.startswith("ISA") and len(text) > 3 and not text[3].isalnum()
-
-
-def _text(segment: Segment, position: int) -> str:
-    """``segment.get(position)`` for the common case of a plain element, without its checks
-    (the envelope reads a few elements of every ST/SE)."""
-    values = segment[1]
-    if len(values) >= position:
-        value = values[position - 1]
-        if value.__class__ is str:
-            return value
-    return segment.get(position)
 
 
 def _digits(value: str) -> bool:
@@ -324,17 +317,6 @@ class _OpenGroup:
         self.set_numbers: set[str] = set()
 
 
-class _OpenSet:
-    __slots__ = ("header", "validator", "segments", "errors")
-
-    def __init__(self, header: Segment, validator: SetValidator, keep: bool,
-                 errors: list[X12Error]) -> None:
-        self.header = header
-        self.validator = validator
-        self.segments: list[Segment] | None = [header] if keep else None
-        self.errors = errors
-
-
 class _Reader:
     """One pass over one input. Use :meth:`events` once."""
 
@@ -360,7 +342,11 @@ class _Reader:
         self._ic: _OpenInterchange | None = None
         self._pending: _OpenInterchange | None = None
         self._group: _OpenGroup | None = None
-        self._set: _OpenSet | None = None
+        # the open set (plain attributes: one object fewer per set): its validator, the envelope's
+        # own errors about it (duplicate ST02, ST03), and its segments when trees are kept
+        self._validator: SetValidator | None = None
+        self._st_errors: list[X12Error] = []
+        self._set_segments: list[Segment] | None = None
         self._feed: Callable[[Segment], None] | None = None
         self._keep: Callable[[Segment], None] | None = None
         #: the open set validator's ``feed_texts``, when it offers the fast protocol
@@ -503,7 +489,8 @@ class _Reader:
                     text = text.replace(ch, "")
             pieces = text.split(t)
             separator = t
-        if (separator + " ") in text or (separator + "\t") in text:
+        # indentation: a tab is in no character set, so a checked window has none
+        if (separator + " ") in text or (not checked and (separator + "\t") in text):
             pieces = [p.lstrip(" \t") for p in pieces]
         return pieces, separator, checked
 
@@ -706,6 +693,14 @@ class _Reader:
     # --- envelope logic ----------------------------------------------------------------------
     def _control(self, sid: str, parts: list[str], raw: str) -> bool:
         """Envelope segments and anything outside a set. True: re-split from this segment."""
+        state = self._state
+        # the usual envelope segments first (none of the checks below can apply to them)
+        if sid == "SE" and state == _SET:
+            self._end_set(_make_segment(parts, raw, self._c, self._r))
+            return False
+        if sid == "ST" and state == _GROUP:
+            self._begin_set(_make_segment(parts, raw, self._c, self._r))
+            return False
         if raw == self._t:  # a segment over max_segment_length (see _mark_giants)
             self._report_giant()
             return False
@@ -715,7 +710,6 @@ class _Reader:
             return True
         if not raw.strip():
             return False
-        state = self._state
         if state == _OUTSIDE:
             self._after_trailer()
             return False
@@ -868,47 +862,50 @@ class _Reader:
         self._state = _INTERCHANGE
 
     def _begin_set(self, st: Segment) -> None:
-        group, ic = self._group, self._ic
-        assert group is not None and ic is not None and self._delimiters is not None
+        group = self._group
+        assert group is not None and self._delimiters is not None
         errors: list[X12Error] = []
-        number = _text(st, 2)
+        _, number, convention = first_three(st)  # ST02, ST03
         if number in group.set_numbers:
             errors.append(X12Error(level="set", code=codes.AK5_DUPLICATE_CONTROL_NUMBER,
                                    message="ST02 repeats an earlier set in this group",
                                    segment_id="ST", segment_position=1, element_position=2,
                                    bad_value=number[:99]))
         group.set_numbers.add(number)
-        convention = _text(st, 3)
         if convention and not _same_release(convention, group.version):
             errors.append(X12Error(level="set",
                                    code=codes.AK5_IMPLEMENTATION_CONVENTION_NOT_SUPPORTED,
                                    message="ST03 names another version/release than GS08",
                                    segment_id="ST", segment_position=1, element_position=3,
                                    bad_value=convention[:99]))
-        validator = self._factory(st, group.functional_id, group.version, self._delimiters)
-        self._set = _OpenSet(st, validator, self._keep_trees, errors)
+        validator = self._validator = self._factory(st, group.functional_id, group.version, self._delimiters)
+        self._st_errors = errors
         self._feed = validator.feed
         self._batch = getattr(validator, "feed_texts", None)
-        self._keep = self._set.segments.append if self._set.segments is not None else None
+        if self._keep_trees:
+            segments = self._set_segments = [st]
+            self._keep = segments.append
         self._state = _SET
 
     def _end_set(self, se: Segment | None) -> None:
-        open_set, group, ic = self._set, self._group, self._ic
-        assert open_set is not None and group is not None and ic is not None
-        report = open_set.validator.finish(se)
-        if open_set.errors:
-            report = replace(report, errors=report.errors + tuple(open_set.errors), status="R")
+        validator, group, ic = self._validator, self._group, self._ic
+        assert validator is not None and group is not None and ic is not None
+        report = validator.finish(se)
+        if self._st_errors:
+            report = replace(report, errors=report.errors + tuple(self._st_errors), status="R")
         group.sets.append(report)
-        if open_set.segments is not None:
+        segments = self._set_segments
+        if segments is not None:
             if se is not None:
-                open_set.segments.append(se)
+                segments.append(se)
             assert ic.isa.delimiters is not None
             self._out.append(SetUnit(
                 interchange_header=ic.isa.segment, delimiters=ic.isa.delimiters,
-                group_header=group.header, transaction=Transaction(tuple(open_set.segments)),
+                group_header=group.header, transaction=Transaction(tuple(segments)),
                 report=report, interchange_index=ic.index, group_index=group.index,
             ))
-        self._set = None
+            self._set_segments = None
+        self._validator = None
         self._feed = self._keep = self._batch = None
         self._state = _GROUP
 
@@ -987,9 +984,9 @@ class _Reader:
 
 def _default_validator_factory(charset: Charset) -> ValidatorFactory:
     """The definitions-based set validator for ``charset``, imported when first needed."""
-    from crossdock.adapters.x12.validator import new_set_validator
+    from crossdock.adapters.x12.validator import set_validator_factory
 
-    return partial(new_set_validator, charset=charset)
+    return set_validator_factory(charset)
 
 
 @contextmanager

@@ -17,7 +17,9 @@ the child reached, the loop entered, the next state) is computed on first use an
 the steady state a segment costs one dict lookup, a few list updates and its element check.
 Element checks use the compiled fast path of :mod:`crossdock.adapters.x12.validator_elements`
 (a cache of raw segment texts already found clean, then a generated check of the split
-elements); only a failing segment runs the detailed checker that names its errors.
+elements, one per element count); only a failing segment runs the detailed checker that names
+its errors. Per set, the definition lookup and machine come from one cached call, and the
+verdict of a clean set is built without intermediate objects.
 
 Codes (997 / 999 use the same values for everything this validator reports):
 
@@ -60,6 +62,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import NamedTuple
 
+from crossdock.adapters.x12._tokens import first_three
 from crossdock.adapters.x12._tokens import split_values as _split_values
 from crossdock.adapters.x12.validator_elements import (
     CLEAN_CACHE_SIZE,
@@ -100,6 +103,7 @@ __all__ = [
     "DEFAULT_MAX_ERRORS",
     "SetValidator",
     "new_set_validator",
+    "set_validator_factory",
     "validate_set",
 ]
 
@@ -125,9 +129,9 @@ WARNING_NEAREST_VERSION = "NEAREST_VERSION"
 #: errors kept per set; later ones are counted, not stored, so memory stays bounded
 DEFAULT_MAX_ERRORS = 1000
 
+# envelope element positions (ST01..ST03 and SE01..SE02 are read together by first_three)
 ST_SET_ID = 1
 ST_CONTROL_NUMBER = 2
-ST_IMPLEMENTATION_REF = 3
 SE_SEGMENT_COUNT = 1
 SE_CONTROL_NUMBER = 2
 HL_ID = 1
@@ -140,16 +144,6 @@ _SEGMENT_ID = re.compile(r"[A-Z0-9]{2,3}")
 _UNBOUNDED = 1 << 62
 #: open HL ancestors kept at most (a run of HLs with unknown parents must not grow it unbounded)
 HL_MAX_DEPTH = 256
-
-
-def _text(segment: Segment, position: int) -> str:
-    """``segment.get(position)`` for the common case of a plain element (read for every set)."""
-    values = segment[1]
-    if len(values) >= position:
-        value = values[position - 1]
-        if value.__class__ is str:
-            return value
-    return segment.get(position)
 
 
 def _plain_segment(parts: list[str]) -> Segment:
@@ -223,8 +217,12 @@ class _Step(NamedTuple):
     child: _Seg | _Loop
 
 
-#: ``(pops, same, limit, enter, flagged, state, loop_id, checker, clean, text_ok, by_count, hl,
-#: step)``: a step as the hot loop unpacks it, the checker's fast-path parts bound in
+#: ``(plain, restart, pops, same, limit, enter, flagged, state, moves, clean, text_ok, by_count, hl,
+#: step)``: a step as the hot loop unpacks it, with the next state's moves and the checker's
+#: fast-path parts bound in. The two commonest moves have their own flags: ``plain`` only starts
+#: a new run in the current loop (most segments), ``restart`` begins the next iteration of the
+#: innermost loop (every PO1 or HL after the first): its frame's run count starts again at 1
+#: and the loop's own run, one frame up, counts one more iteration
 _Move = tuple
 
 
@@ -232,8 +230,10 @@ def _move(step: _Step) -> _Move:
     """The plain tuple of ``step`` (unpacking a tuple subclass such as a NamedTuple goes through
     the iterator protocol, several times slower than an exact tuple)."""
     checker = step.checker
-    return (step.pops, step.same, step.limit, step.enter, step.flagged, step.state, step.loop_id, checker,
-            checker.clean_raw, checker.text_ok, checker.by_count, step.hl, step)
+    plain = not (step.pops or step.same or step.enter or step.flagged)
+    restart = step.pops == 1 and step.same and step.enter and not step.flagged
+    return (plain, restart, step.pops, step.same, step.limit, step.enter, step.flagged, step.state,
+            step.state.moves, checker.clean_raw, checker.text_ok, checker.by_count, step.hl, step)
 
 
 class _State:
@@ -405,7 +405,7 @@ class SetValidator:
     """
 
     __slots__ = (
-        "_st",
+        "_texts",
         "_lookup",
         "_machine",
         "_state",
@@ -420,8 +420,10 @@ class SetValidator:
         "_segments_in_error",
     )
 
-    def __init__(self, st: Segment, lookup: DefinitionLookup, machine: _Machine | None, max_errors: int) -> None:
-        self._st = st
+    def __init__(self, st: Segment, lookup: DefinitionLookup, machine: _Machine | None, max_errors: int,
+                 texts: tuple[str, str, str] | None = None) -> None:
+        #: ST01, ST02, ST03 (given when the caller has read them already)
+        self._texts = texts or first_three(st)
         self._lookup = lookup
         self._machine = machine
         self._count = 0
@@ -542,27 +544,35 @@ class SetValidator:
                 state = self._state
                 moves = state.moves
                 continue
-            pops, same, limit, enter, flagged, state, loop_id, checker, clean, text_ok, by_count, hl, step = move
+            plain, restart, pops, same, limit, enter, flagged, state, moves, clean, text_ok, by_count, hl, step = move
             if keep is not None:
                 keep(_plain_segment(parts))
-            if flagged:
-                self._step_errors(step, index + shift)
-            if pops:
-                del runs[-pops:]
-            if same:
-                uses = runs[-1] = runs[-1] + 1
+            if plain:
+                runs[-1] = 1
+            elif restart:  # pop the loop's frame, count the loop once more, push it again
+                uses = runs[-2] = runs[-2] + 1
+                runs[-1] = 1
                 if uses > limit:
                     self._over_limit(step, parts[0], index + shift)
             else:
-                runs[-1] = 1
-            if enter:
-                runs.append(1)
-            moves = state.moves
+                if flagged:
+                    self._step_errors(step, index + shift)
+                if pops:
+                    del runs[-pops:]
+                if same:
+                    uses = runs[-1] = runs[-1] + 1
+                    if uses > limit:
+                        self._over_limit(step, parts[0], index + shift)
+                else:
+                    runs[-1] = 1
+                if enter:
+                    runs.append(1)
             if hl:
                 hl_problems = self._check_hl(parts, 1)
-                if hl_problems or not checker.raw_clean(raw, parts):
-                    self._element_problems(checker, _plain_segment(parts), index + shift, loop_id, hl_problems)
-            elif raw not in clean:
+                if hl_problems:
+                    self._element_problems(step.checker, _plain_segment(parts), index + shift, step.loop_id, hl_problems)
+                    continue
+            if raw not in clean:
                 try:
                     ok = (checked or text_ok(raw)) and by_count[len(parts)](parts)
                 except IndexError:  # more elements than defined (maybe trailing empty ones)
@@ -572,7 +582,7 @@ class SetValidator:
                         clean.clear()
                     clean[raw] = True
                 else:
-                    self._element_problems(checker, _plain_segment(parts), index + shift, loop_id)
+                    self._element_problems(step.checker, _plain_segment(parts), index + shift, step.loop_id)
         else:
             index = len(pieces)
         self._state = state
@@ -630,7 +640,7 @@ class SetValidator:
             runs.append(1)
         self._state = step.state
         checker = step.checker
-        hl_problems = self._check_hl(segment[1], 0) if sid == "HL" else None
+        hl_problems = self._check_hl(segment[1], 0) if sid == "HL" else ()
         if hl_problems or not checker.is_clean(segment[1]):
             self._element_problems(checker, segment, position, step.loop_id, hl_problems)
 
@@ -651,7 +661,7 @@ class SetValidator:
             self._segment_error(SEG_LOOP_OVER_MAX, f"loop {child.id} occurs more than {child.repeat} times", sid, position, child.id)
 
     def _element_problems(self, checker: SegmentChecker, segment: Segment, position: int, loop_id: str | None,
-                          hl_problems: list[ElementProblem] | None = None) -> None:
+                          hl_problems: Sequence[ElementProblem] = ()) -> None:
         """Names the element problems of a segment the fast path did not clear (plus its HL
         hierarchy problems, already found)."""
         if not hl_problems and checker.is_clean(segment[1]):
@@ -685,7 +695,7 @@ class SetValidator:
         shown = sid if _SEGMENT_ID.fullmatch(sid) else sid[:8]
         self._segment_error(code, f"segment {shown} {why}{self._where(loop_id)}", shown, position, loop_id)
 
-    def _check_hl(self, values: Sequence[Value], offset: int) -> list[ElementProblem]:
+    def _check_hl(self, values: Sequence[Value], offset: int) -> Sequence[ElementProblem]:
         """HL01 counts up from 1; HL02 names an open ancestor (depth-first hierarchy).
 
         An HL whose parent is not open is reported and then taken as a child of the HL before
@@ -697,31 +707,33 @@ class SetValidator:
             offset: where HL01 is in ``values``.
 
         Returns:
-            The hierarchy problems (element code 7), usually none.
+            The hierarchy problems (element code 7), usually none (an empty tuple).
         """
+        count = self._hl_count = self._hl_count + 1
+        n = len(values) - offset
+        hl_id = values[offset + HL_ID - 1] if n >= HL_ID else ""
+        parent = values[offset + HL_PARENT - 1] if n >= HL_PARENT else ""
+        level = values[offset + HL_LEVEL - 1] if n >= HL_LEVEL else ""
+        # the reader's split text holds only strings; a tree may hold composites
+        if not offset and not (isinstance(hl_id, str) and isinstance(parent, str) and isinstance(level, str)):
+            return ()  # a composite here is already an element error of the segment
         problems: list[ElementProblem] = []
-        self._hl_count += 1
-        count = len(values) - offset
-        hl_id = values[offset + HL_ID - 1] if count >= HL_ID else ""
-        parent = values[offset + HL_PARENT - 1] if count >= HL_PARENT else ""
-        level = values[offset + HL_LEVEL - 1] if count >= HL_LEVEL else ""
-        if not (isinstance(hl_id, str) and isinstance(parent, str) and isinstance(level, str)):
-            return []  # a composite here is already an element error of the segment
-        if hl_id != str(self._hl_count):
-            problems.append(ElementProblem(EL_INVALID_CODE, HL_ID, f"HL01 is {hl_id[:12]!r}, expected {self._hl_count} (HL01 counts up from 1)", None, None, "628", hl_id[:99]))
+        if hl_id != str(count):
+            problems.append(ElementProblem(EL_INVALID_CODE, HL_ID, f"HL01 is {hl_id[:12]!r}, expected {count} (HL01 counts up from 1)", None, None, "628", hl_id[:99]))
         open_ids = self._hl_open
         if not parent:
             open_ids.clear()
-        elif parent in open_ids:
-            del open_ids[open_ids.index(parent) + 1 :]
         else:
-            problems.append(ElementProblem(EL_INVALID_CODE, HL_PARENT, f"HL02 parent {parent[:12]!r} is not an open ancestor HL", None, None, "734", parent[:99]))
-            if len(open_ids) >= HL_MAX_DEPTH:
-                # a run of unplaceable HLs must not grow the chain without bound
-                open_ids.pop()
+            try:
+                del open_ids[open_ids.index(parent) + 1 :]
+            except ValueError:
+                problems.append(ElementProblem(EL_INVALID_CODE, HL_PARENT, f"HL02 parent {parent[:12]!r} is not an open ancestor HL", None, None, "734", parent[:99]))
+                if len(open_ids) >= HL_MAX_DEPTH:
+                    # a run of unplaceable HLs must not grow the chain without bound
+                    open_ids.pop()
         open_ids.append(hl_id)
         self._hl_level = level
-        return problems
+        return problems or ()
 
     # -- finishing ------------------------------------------------------------------------------
 
@@ -741,57 +753,49 @@ class SetValidator:
                 self._report_missing(child, loop, position)
             self._stack.clear()
             self._state = None
-        control = _text(self._st, ST_CONTROL_NUMBER)
-        errors = self._set_errors(se, position, control)
+        set_id, control, implementation_ref = self._texts  # ST01, ST02, ST03
+        found = self._set_errors(se, position, set_id, control)
         if self._segments_in_error:
-            errors.append(X12Error("set", SET_SEGMENTS_IN_ERROR, "one or more segments are in error"))
+            found.append(X12Error("set", SET_SEGMENTS_IN_ERROR, "one or more segments are in error"))
         if self._errors:
-            errors += self._errors
+            found += self._errors
         if self._suppressed:
-            errors.append(X12Error("set", SET_SEGMENTS_IN_ERROR, f"{self._suppressed} further errors not listed", severity="warning"))
-        return self._report(tuple(errors), se is not None, control)
-
-    def _set_errors(self, se: Segment | None, position: int, control: str) -> list[X12Error]:
-        out: list[X12Error] = []
-        lookup = self._lookup
-        if lookup.note is None:  # the exact definition: nothing to say (an unknown set has a note)
-            pass
-        elif lookup.definition is None:
-            set_id = self._st.get(ST_SET_ID)
-            out.append(X12Error("set", SET_NOT_SUPPORTED, f"transaction set {set_id[:6]!r} is not supported", segment_id="ST", segment_position=1))
-        else:
-            out.append(X12Error("set", WARNING_NEAREST_VERSION, lookup.note, segment_id="ST", segment_position=1, severity="warning"))
-        if not (control.isdigit() and 4 <= len(control) <= 9) and _CONTROL_NUMBER.fullmatch(control) is None:
-            out.append(X12Error("set", SET_CONTROL_NUMBER_INVALID, "ST02 must be 4 to 9 characters", segment_id="ST", segment_position=1, element_position=ST_CONTROL_NUMBER, bad_value=control[:99]))
-        if se is None:
-            out.append(X12Error("set", SET_TRAILER_MISSING, "SE is missing", segment_id="SE", segment_position=position))
-            return out
-        se_control = _text(se, SE_CONTROL_NUMBER)
-        if se_control != control:
-            out.append(X12Error("set", SET_CONTROL_NUMBER_MISMATCH, "SE02 does not match ST02", segment_id="SE", segment_position=position, element_position=SE_CONTROL_NUMBER, bad_value=se_control[:99]))
-        declared = _text(se, SE_SEGMENT_COUNT)
-        if not (declared.isdigit() and int(declared) == position):
-            out.append(X12Error("set", SET_SEGMENT_COUNT_WRONG, f"SE01 says {declared[:12]!r}, the set has {position} segments", segment_id="SE", segment_position=position, element_position=SE_SEGMENT_COUNT, bad_value=declared[:99]))
-        return out
-
-    def _report(self, errors: tuple[X12Error, ...], has_se: bool, control: str) -> SetReport:
+            found.append(X12Error("set", SET_SEGMENTS_IN_ERROR, f"{self._suppressed} further errors not listed", severity="warning"))
+        errors = tuple(found)
         if not errors:
             status = "A"
         elif any(e.severity == "error" for e in errors):
             status = "R"
         else:
             status = "E"
-        implementation_ref = _text(self._st, ST_IMPLEMENTATION_REF) or None
         machine = self._machine
         if machine is not None:  # its strings are shared by every report of the set type
             definition, set_id = machine.key, machine.set_id
         else:
             definition = self._lookup.definition.key if self._lookup.definition else None
-            set_id = self._st.get(ST_SET_ID)
         # positional: SetReport(set_id, control_number, status, errors, definition,
         # implementation_ref, segment_count), one verdict per set
-        return SetReport(set_id, control, status, errors, definition, implementation_ref,  # type: ignore[arg-type]
-                         self._count + (2 if has_se else 1))
+        return SetReport(set_id, control, status, errors, definition, implementation_ref or None,  # type: ignore[arg-type]
+                         self._count + (1 if se is None else 2))
+
+    def _set_errors(self, se: Segment | None, position: int, set_id: str, control: str) -> list[X12Error]:
+        out: list[X12Error] = []
+        lookup = self._lookup
+        if lookup.definition is None:
+            out.append(X12Error("set", SET_NOT_SUPPORTED, f"transaction set {set_id[:6]!r} is not supported", segment_id="ST", segment_position=1))
+        elif lookup.note is not None:
+            out.append(X12Error("set", WARNING_NEAREST_VERSION, lookup.note, segment_id="ST", segment_position=1, severity="warning"))
+        if not (control.isdigit() and 4 <= len(control) <= 9) and _CONTROL_NUMBER.fullmatch(control) is None:
+            out.append(X12Error("set", SET_CONTROL_NUMBER_INVALID, "ST02 must be 4 to 9 characters", segment_id="ST", segment_position=1, element_position=ST_CONTROL_NUMBER, bad_value=control[:99]))
+        if se is None:
+            out.append(X12Error("set", SET_TRAILER_MISSING, "SE is missing", segment_id="SE", segment_position=position))
+            return out
+        declared, se_control, _ = first_three(se)  # SE01, SE02
+        if se_control != control:
+            out.append(X12Error("set", SET_CONTROL_NUMBER_MISMATCH, "SE02 does not match ST02", segment_id="SE", segment_position=position, element_position=SE_CONTROL_NUMBER, bad_value=se_control[:99]))
+        if not (declared.isascii() and declared.isdigit() and int(declared) == position):
+            out.append(X12Error("set", SET_SEGMENT_COUNT_WRONG, f"SE01 says {declared[:12]!r}, the set has {position} segments", segment_id="SE", segment_position=position, element_position=SE_SEGMENT_COUNT, bad_value=declared[:99]))
+        return out
 
 
 def new_set_validator(
@@ -819,12 +823,46 @@ def new_set_validator(
     Raises:
         ValueError: ``charset`` is not a known character set (a configuration error).
     """
-    set_id = _text(st, ST_SET_ID)
+    return _start(st, functional_id, group_version, delimiters, max_errors, charset)
+
+
+def set_validator_factory(charset: Charset = DEFAULT_CHARSET, max_errors: int = DEFAULT_MAX_ERRORS,
+                          ) -> Callable[[Segment, str, str, Delimiters], SetValidator]:
+    """:func:`new_set_validator` with its options bound, for a reader that starts one validator
+    per set (a closure: cheaper per call than ``functools.partial`` with keywords).
+
+    Args:
+        charset: the partner agreement's character set.
+        max_errors: errors kept per set.
+
+    Returns:
+        ``(st, functional_id, group_version, delimiters) -> SetValidator``.
+    """
+
+    def start(st: Segment, functional_id: str, group_version: str, delimiters: Delimiters) -> SetValidator:
+        return _start(st, functional_id, group_version, delimiters, max_errors, charset)
+
+    return start
+
+
+@lru_cache(maxsize=256)
+def _resolve(set_id: str, group_version: str, element_sep: str, component_sep: str,
+             charset: Charset) -> tuple[DefinitionLookup, _Machine | None]:
+    """The definition lookup and compiled machine for one set type, version and delimiter pair
+    (one cached call per set instead of two)."""
     lookup = load_definition(set_id, group_version)
-    machine = None
-    if lookup.definition is not None:
-        machine = _machine(set_id, lookup.definition.version, delimiters.element, delimiters.component, charset)
-    validator = SetValidator(st, lookup, machine, max_errors)
+    if lookup.definition is None:
+        return lookup, None
+    return lookup, _machine(set_id, lookup.definition.version, element_sep, component_sep, charset)
+
+
+def _start(st: Segment, functional_id: str, group_version: str, delimiters: Delimiters, max_errors: int,
+           charset: Charset) -> SetValidator:
+    """:func:`new_set_validator`, positional."""
+    texts = first_three(st)
+    set_id = texts[0]
+    lookup, machine = _resolve(set_id, group_version, delimiters.element, delimiters.component, charset)
+    validator = SetValidator(st, lookup, machine, max_errors, texts)
     if machine is not None and functional_id != machine.functional_id:
         validator._add(
             X12Error(

@@ -294,28 +294,17 @@ def _present(elements: Sequence[Value], position: int) -> bool:
     return position <= len(elements) and elements[position - 1] != ""
 
 
-def _element_at(position: int, offset: int | None) -> str:
-    """Generated code naming element ``position``: ``e[...]`` in a sequence whose element 01 is
-    at ``offset``, or the local ``v<position>`` when ``offset`` is ``None`` (unpacked elements)."""
-    return f"v{position}" if offset is None else f"e[{position - 1 + offset}]"
-
-
-def _present_at(position: int, known: int, offset: int | None = 0) -> str:
+def _present_at(position: int, known: int, offset: int = 0) -> str:
     """Presence test of ``position`` in generated code when the element count is ``known``."""
-    return f"{_element_at(position, offset)} != ''" if position <= known else "False"
+    return f"e[{position - 1 + offset}] != ''" if position <= known else "False"
 
 
-def _absent_at(position: int, known: int, offset: int | None = 0) -> str:
-    return f"{_element_at(position, offset)} == ''" if position <= known else "True"
+def _absent_at(position: int, known: int, offset: int = 0) -> str:
+    return f"e[{position - 1 + offset}] == ''" if position <= known else "True"
 
 
-def _note_expr(note: SyntaxNote, known: int, offset: int | None = 0) -> str | None:
+def _note_expr(note: SyntaxNote, known: int, offset: int = 0) -> str | None:
     """The note as a Python expression for a segment of exactly ``known`` elements.
-
-    Args:
-        note: the syntax note.
-        known: how many elements the segment has.
-        offset: how elements are named (see :func:`_element_at`).
 
     Returns:
         ``None`` when the note trivially holds (every position absent and the note not ``R``).
@@ -346,9 +335,42 @@ def _note_expr(note: SyntaxNote, known: int, offset: int | None = 0) -> str | No
     return f"({_absent_at(first, known, offset)} or " + " or ".join(present_rest) + ")"
 
 
-def _syntax_expr(notes: tuple[SyntaxNote, ...], known: int, offset: int | None = 0) -> str:
+def _syntax_expr(notes: tuple[SyntaxNote, ...], known: int, offset: int = 0) -> str:
     exprs = [x for x in (_note_expr(n, known, offset) for n in notes) if x is not None]
     return " and ".join(exprs) if exprs else "True"
+
+
+def _named_note_expr(note: SyntaxNote, known: int) -> str | None:
+    """The note as a Python expression over the locals ``v1``, ``v2``... of a segment of exactly
+    ``known`` elements, testing presence by truthiness (fewer operations than comparing with
+    ``''``); the value only matters as true or false.
+
+    Returns:
+        ``None`` when the note trivially holds.
+    """
+    written = [p for p in note.positions if p <= known]
+    first, rest = note.positions[0], note.positions[1:]
+    if note.kind == "R":
+        return "(" + " or ".join(f"v{p}" for p in written) + ")" if written else "False"
+    if not written or (note.kind in ("C", "L") and first > known):
+        return None
+    if note.kind == "P":
+        if len(written) < len(note.positions):  # some positions are absent: all must be
+            return "not (" + " or ".join(f"v{p}" for p in written) + ")"
+        return "(" + " == ".join(f"(not v{p})" for p in written) + ")"
+    if note.kind == "E":
+        if len(written) < 2:
+            return None
+        values = ", ".join(f"v{p}" for p in written)
+        return f"(({values},).count('') >= {len(written) - 1})"
+    if note.kind == "C":
+        if any(p > known for p in rest):
+            return f"(not v{first})"
+        return f"(not v{first} or (" + " and ".join(f"v{p}" for p in rest) + "))"
+    present_rest = [f"v{p}" for p in rest if p <= known]
+    if not present_rest:
+        return f"(not v{first})"
+    return f"(not v{first} or " + " or ".join(present_rest) + ")"
 
 
 def _value_check(el: ElementDef, name: str, mandatory: bool, constants: dict[str, object], v: str = "v",
@@ -468,7 +490,8 @@ def _generate_count_check(seg: SegmentDef, count: int, ascii_known: bool,
         body.append("    _, " + ", ".join(f"v{p}" for p in range(1, count + 1)) + ", = e")
     for index, use in enumerate(seg.elements[:count]):
         body.extend("    " + line for line in _element_lines(use, index, constants, f"v{index + 1}", ascii_known))
-    body.append(f"    return {_syntax_expr(seg.syntax, count, None)}")
+    notes = [x for x in (_named_note_expr(n, count) for n in seg.syntax) if x is not None]
+    body.append(f"    return {' and '.join(notes) if notes else 'True'}")
     namespace.update(constants)
     local: dict[str, object] = {}
     exec(compile("\n".join(body) + "\n", f"<x12-check-{seg.id}-{count}>", "exec"), namespace, local)  # noqa: S102  generated from our own definitions
@@ -586,20 +609,6 @@ class SegmentChecker:
         if len(self.clean) >= CLEAN_CACHE_SIZE:
             self.clean.clear()
         self.clean[text] = True
-        return True
-
-    def raw_clean(self, raw: str, parts: list[str]) -> bool:
-        """Fast path from the reader's text: ``raw`` is the segment as written (no component or
-        repetition separator in it), ``parts`` its split on the element separator (id first).
-        ``True`` only when :meth:`is_clean` would say so; ``False`` may also mean "ask the slow
-        path" (trailing empty elements beyond the defined ones)."""
-        if raw in self.clean_raw:
-            return True
-        if len(parts) >= len(self.by_count) or not self.text_ok(raw) or not self.by_count[len(parts)](parts):
-            return False
-        if len(self.clean_raw) >= CLEAN_CACHE_SIZE:
-            self.clean_raw.clear()
-        self.clean_raw[raw] = True
         return True
 
     def _composite_clean(self, elements: tuple[Value, ...]) -> bool:

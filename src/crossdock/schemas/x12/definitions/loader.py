@@ -209,7 +209,7 @@ def resolve_version(version: str) -> tuple[str, bool, str | None]:
     base = version[:6]
     if base in DEFINED_VERSIONS:
         return base, True, None
-    if len(base) == 6 and base.isdigit():
+    if len(base) == 6 and base.isascii() and base.isdigit():  # not "²04010": int() refuses it
         nearest = BASE_VERSION if int(base[:3]) <= 4 else "005010"
         return nearest, False, f"version {version} is not defined here; validated against {nearest}"
     return BASE_VERSION, False, f"version {version!r} is not an X12 version; validated against {BASE_VERSION}"
