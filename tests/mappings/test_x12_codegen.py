@@ -19,48 +19,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from crossdock.adapters.x12 import ReadOptions, parse
 from crossdock.gateway.cli import main
-from crossdock.mappings import X12_SPECS
 from crossdock.mappings.api import to_canonical, to_canonical_json
 from crossdock.mappings.spec import DocumentSpec
 from crossdock.mappings.x12.codegen import generate_inbound
 from crossdock.mappings.x12.jsonout import canonical_json
 from crossdock.schemas.errors import CrossdockError
-from crossdock.schemas.x12.report import SetReport
 from crossdock.schemas.x12.tree import Composite, Segment, Transaction
+from x12sets import GOLDEN, GOLDEN_SETS, mapped_sets
 
-GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "canonical"
-SPECS = {spec.set_id: spec for spec in X12_SPECS}
-
-
-class _Unchecked:
-    """A set validator that accepts everything: these tests compare outputs, not verdicts."""
-
-    def __init__(self, st: Segment, functional_id: str, version: str, delimiters: object) -> None:
-        self.st = st
-
-    def feed(self, segment: Segment) -> None:
-        return None
-
-    def finish(self, se: Segment | None) -> SetReport:
-        return SetReport(self.st.get(1), self.st.get(2), "A")
-
-
-def _sets(data: bytes) -> list[tuple[DocumentSpec, tuple[Segment, ...], str]]:
-    interchanges, _report = parse(data, ReadOptions(validator=_Unchecked))
-    found = []
-    for interchange in interchanges:
-        for ta1 in (s for s in interchange.control_segments if s.id == "TA1"):
-            found.append((SPECS["TA1"], (ta1,), interchange.version))
-        for grp in interchange.groups:
-            for transaction in grp.transactions:
-                if transaction.set_id in SPECS:
-                    found.append((SPECS[transaction.set_id], transaction.body, grp.version))
-    return found
-
-
-GOLDEN_SETS = [s for case in sorted(GOLDEN.glob("*/*/input.x12")) for s in _sets(case.read_bytes())]
 
 
 def _pydantic_line(model: type[BaseModel], data: dict[str, Any]) -> bytes | None:
@@ -101,7 +68,7 @@ def test_corpus_sets_write_the_same_bytes(corpus_dir: Path) -> None:
         if not path.is_file():
             continue
         try:
-            sets = _sets(path.read_bytes())
+            sets = mapped_sets(path.read_bytes())
         except CrossdockError:  # broken files that do not parse at all are the reader's concern
             continue
         for spec, body, version in sets:
