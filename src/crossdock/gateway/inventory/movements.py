@@ -394,15 +394,20 @@ def _activities(item, place: tuple[int | None, list[Party]] | None, loc, start: 
     return rows
 
 
+def _by_location_places(entries, loc, resolve: _Resolver) -> list[tuple[int, Decimal]]:
+    """(location id, quantity) of each per-location quantity (SDQ pairs) whose location resolves."""
+    places = []
+    for pi, place in enumerate(entries):
+        location_id = resolve.location([_quantity_ref(place)], (*loc, "by_location", pi))
+        if location_id is not None:
+            places.append((location_id, place.quantity.value))
+    return places
+
+
 def _activity_places(activity, here: int | None, parties: list[Party], loc,
                      resolve: _Resolver) -> list[tuple[int, Decimal]]:
     if activity.by_location:
-        places = []
-        for pi, place in enumerate(activity.by_location):
-            location_id = resolve.location([_quantity_ref(place)], (*loc, "by_location", pi))
-            if location_id is not None:
-                places.append((location_id, place.quantity.value))
-        return places
+        return _by_location_places(activity.by_location, loc, resolve)
     if activity.quantity is None:
         return []
     if here is None:
@@ -691,12 +696,7 @@ def _planning_schedule(doc: PlanningSchedule, resolve: _Resolver, today: date) -
 
 def _bucket_places(bucket, here: int | None, loc, resolve: _Resolver) -> list[tuple[int, Decimal]]:
     if bucket.by_location:
-        places = []
-        for pi, place in enumerate(bucket.by_location):
-            location_id = resolve.location([_quantity_ref(place)], (*loc, "by_location", pi))
-            if location_id is not None:
-                places.append((location_id, place.quantity.value))
-        return places
+        return _by_location_places(bucket.by_location, loc, resolve)
     if bucket.quantity is None:
         return []
     if here is None:
