@@ -11,7 +11,8 @@ function               calls
 :func:`read_x12`       ``crossdock.adapters.x12.read`` (sets and interchange verdicts, one pass)
 :func:`map_set`        ``crossdock.mappings.to_canonical``
 :func:`read_documents` ``adapters.json.read_canonical``; ``adapters.xml.parse_xml`` +
-                       ``mappings.cxml.read_cxml`` / ``mappings.ubl.read_ubl``
+                       ``mappings.cxml.read_cxml`` / ``mappings.ubl.read_ubl`` /
+                       ``mappings.oagis.read_oagis``
 :func:`build_acks`     ``crossdock.adapters.x12.acks.build_acks`` + ``writer.serialize``
 :func:`render`         ``crossdock.mappings.from_canonical`` + envelope builders + ``serialize``;
                        ``write_cxml`` / ``write_ubl`` + ``render_xml``
@@ -353,7 +354,7 @@ class DocumentReading:
 
 
 def read_documents(data: bytes, detected: Detected) -> DocumentReading:
-    """Read a non-X12 message (canonical JSON / JSON Lines, cXML, UBL) into canonical documents.
+    """Read a non-X12 message (canonical JSON / JSON Lines, cXML, UBL, OAGIS) into canonical documents.
 
     Raises:
         InputRejected: the bytes are refused by the hardened codec (``XML_*``, ``JSON_*``).
@@ -368,6 +369,11 @@ def read_documents(data: bytes, detected: Detected) -> DocumentReading:
 
         result = read_ubl(parse_xml(data))
         return DocumentReading((_document_or_failure(0, f"ubl:{result.root}", result.document, result.issues),))
+    if detected.kind == "oagis":
+        from crossdock.mappings.oagis import read_oagis
+
+        result = read_oagis(parse_xml(data))
+        return DocumentReading((_document_or_failure(0, f"oagis:{result.bod}", result.document, result.issues),))
     raise DocumentUnsupported(f"no mapping reads {detected.kind} documents")
 
 

@@ -248,6 +248,13 @@ def _time_precision_in(text: str) -> str:
     return "second" if re.match(r"\d{2}:\d{2}:\d{2}", text.strip()) else "minute"
 
 
+def _currency_in(text: str) -> str:
+    """An ISO 4217 code (three capitals), checked here so one bad attribute is an issue, not a lost document."""
+    if not re.fullmatch(r"[A-Z]{3}", text.strip()):
+        raise ValueError("not an ISO 4217 currency code")
+    return text.strip()
+
+
 def _bool_in(text: str) -> bool:
     if text.strip().lower() not in ("true", "false", "1", "0"):
         raise ValueError("not a boolean")
@@ -263,6 +270,7 @@ TRANSFORMS: Mapping[str, Transform] = {
     "time": Transform(_time_in, str),
     "time_precision": Transform(_time_precision_in, str),
     "bool": Transform(_bool_in, lambda v: "true" if v else "false"),
+    "currency": Transform(_currency_in, str),
 }
 
 def _transform(name: str, code_lists: Mapping[str, Mapping[str, str]]) -> Transform:
