@@ -23,6 +23,10 @@ seeded, ~1 MB and ~35 MB by default), then times, each in its own subprocess so 
                          document (the inbound translation is done but not timed);
 * ``pyx12-tokenizer``    pyx12's ``X12Reader`` iterating segments (no validation, no mapping).
 
+The generated UPCs carry valid check digits, as real partner data does. ``--bad-gtins KIND ...``
+also measures those kinds on the same files with the generator's raw random digits (about nine
+check digits in ten wrong, so the mapper warns on most PO1/LIN segments): the cost of the warnings.
+
 Target: ``translate`` ≥ 2.5× ``pyx12-tokenizer`` on the same file, with bounded peak RSS (it
 must not grow with the file). Throughput is per CPU second (the machine is shared; wall time
 is shown too). One-time costs (imports, compiling specs and definitions) are paid in an untimed
@@ -32,6 +36,7 @@ does, so full collections do not re-scan what the warm-up built. Prints figures;
 Usage::
 
     python benchmarks/translate_throughput.py [--sizes 1 35] [--kinds translate stages ...] [--keep DIR]
+                                              [--bad-gtins translate pyx12-tokenizer]
 """
 
 from __future__ import annotations
@@ -262,8 +267,8 @@ def _seconds(kind: str, result: dict[str, object]) -> float:
     return float(result["timed_cpu_seconds"] if kind == "render" else result["cpu_seconds"])
 
 
-def _report(size_mb: float, segments: int, results: dict[str, dict[str, object]]) -> None:
-    print(f"\nfile {size_mb:.1f} MB, {segments} segments")
+def _report(size_mb: float, segments: int, results: dict[str, dict[str, object]], label: str = "") -> None:
+    print(f"\nfile {size_mb:.1f} MB, {segments} segments{label}")
     print(f"{'kind':18} {'MB/s (cpu)':>11} {'MB/s (wall)':>12} {'us/segment':>11} {'peak RSS MB':>12}  notes")
     speeds: dict[str, float] = {}
     for kind, result in results.items():
@@ -296,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", nargs="+", type=float, default=[1, 35], help="file sizes in MB")
     parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS), help="what to measure")
     parser.add_argument("--keep", type=Path, help="directory to keep the generated files in")
+    parser.add_argument("--bad-gtins", nargs="*", choices=KINDS, default=[],
+                        help="also measure these kinds on files whose UPC check digits are mostly wrong")
     parser.add_argument("--measure", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure:
@@ -307,6 +314,11 @@ def main(argv: list[str] | None = None) -> int:
         path = directory / f"x12-{size:g}mb.x12"
         segments = generate(path, int(size * MB), SEED)
         _report(path.stat().st_size / MB, segments, {kind: _run(kind, path) for kind in args.kinds})
+        if args.bad_gtins:
+            path = directory / f"x12-{size:g}mb-bad-gtins.x12"
+            segments = generate(path, int(size * MB), SEED, valid_gtins=False)
+            _report(path.stat().st_size / MB, segments, {kind: _run(kind, path) for kind in args.bad_gtins},
+                    ", UPC check digits mostly wrong")
     return 0
 
 

@@ -52,7 +52,20 @@ MB = 1_000_000
 # --------------------------------------------------------------------------- generation
 
 
-def _po_body(rng: random.Random, number: int) -> list[tuple[str, ...]]:
+def _upc(rng: random.Random, valid: bool) -> str:
+    """A 12-digit UPC-A drawn from ``rng``; with ``valid`` its last digit is the GS1 check digit.
+
+    The draw is the same either way, so a seed yields the same file but for the check digits.
+    """
+    text = str(rng.randint(10**11, 10**12 - 1))
+    if not valid:
+        return text
+    from crossdock.schemas.canonical import gtin_check_digit
+
+    return text[:-1] + str(gtin_check_digit(text[:-1]))
+
+
+def _po_body(rng: random.Random, number: int, valid: bool = True) -> list[tuple[str, ...]]:
     lines = rng.randint(5, 60)
     body = [
         ("BEG", "00", "SA", f"PO{number:08d}", "", "2024{:02d}{:02d}".format(rng.randint(1, 12), rng.randint(1, 28))),
@@ -66,13 +79,13 @@ def _po_body(rng: random.Random, number: int) -> list[tuple[str, ...]]:
     for line in range(1, lines + 1):
         body.append(("PO1", str(line), str(rng.randint(1, 500)), rng.choice(("EA", "CA", "BX")),
                      f"{rng.randint(1, 9999)}.{rng.randint(0, 99):02d}", "", "UP",
-                     f"{rng.randint(10**11, 10**12 - 1)}", "VN", f"SKU-{rng.randint(1, 10**6)}"))
+                     _upc(rng, valid), "VN", f"SKU-{rng.randint(1, 10**6)}"))
         body.append(("PID", "F", "", "", "", f"ITEM DESCRIPTION {rng.randint(1, 10**5)}"))
     body.append(("CTT", str(lines)))
     return body
 
 
-def _asn_body(rng: random.Random, number: int) -> list[tuple[str, ...]]:
+def _asn_body(rng: random.Random, number: int, valid: bool = True) -> list[tuple[str, ...]]:
     body = [
         ("BSN", "00", f"ASN{number:08d}", "20240301", "1200"),
         ("HL", "1", "", "S"),
@@ -92,14 +105,18 @@ def _asn_body(rng: random.Random, number: int) -> list[tuple[str, ...]]:
         for _ in range(rng.randint(1, 3)):
             hl += 1
             body += [("HL", str(hl), str(pack), "I"),
-                     ("LIN", "", "UP", f"{rng.randint(10**11, 10**12 - 1)}", "VN", f"SKU-{rng.randint(1, 10**6)}"),
+                     ("LIN", "", "UP", _upc(rng, valid), "VN", f"SKU-{rng.randint(1, 10**6)}"),
                      ("SN1", "", str(rng.randint(1, 48)), "EA")]
     body.append(("CTT", str(hl)))
     return body
 
 
-def generate(path: Path, target_bytes: int, seed: int) -> int:
-    """Write 850/856 interchanges until ``target_bytes``; returns the number of segments."""
+def generate(path: Path, target_bytes: int, seed: int, valid_gtins: bool = True) -> int:
+    """Write 850/856 interchanges until ``target_bytes``; returns the number of segments.
+
+    UPCs carry valid check digits, as real partner data does; ``valid_gtins=False`` leaves the
+    raw random digits (about nine in ten check digits wrong) to measure the warnings' cost.
+    """
     from crossdock.adapters.x12.writer import CountingAllocator, build_group, build_interchange, build_transaction, serialize
     from crossdock.schemas.x12.tree import Delimiters, Segment
 
@@ -111,7 +128,7 @@ def generate(path: Path, target_bytes: int, seed: int) -> int:
         while written < target_bytes:
             groups = []
             for functional_id, set_id, body_of in (("PO", "850", _po_body), ("SH", "856", _asn_body)):
-                sets = [build_transaction(set_id, [Segment(s[0], s[1:]) for s in body_of(rng, rng.randint(1, 10**7))],
+                sets = [build_transaction(set_id, [Segment(s[0], s[1:]) for s in body_of(rng, rng.randint(1, 10**7), valid_gtins)],
                                           allocator=allocator) for _ in range(SETS_PER_GROUP)]
                 groups.append(build_group(functional_id, sets, application_sender="BUYER", application_receiver="SELLER",
                                           version="004010", allocator=allocator, clock=lambda: datetime(2024, 3, 1, 12, 0)))

@@ -7,6 +7,8 @@ import typing
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from crossdock.gateway.cli import main
@@ -50,6 +52,11 @@ def test_documents_are_frozen() -> None:
 def test_gtin_rules(value: str, format_ok: bool, check_ok: bool) -> None:
     assert c.gtin_format_ok(value) is format_ok
     assert c.gtin_check_digit_ok(value) is check_ok
+
+
+@given(st.sampled_from([8, 12, 13, 14]).flatmap(lambda n: st.text("0123456789", min_size=n, max_size=n)))
+def test_gtin_check_digit_matches_agrees_with_the_computed_check_digit(value: str) -> None:
+    assert c.gtin_check_digit_matches(value) is (c.gtin_check_digit(value[:-1]) == int(value[-1]))
 
 
 def test_model_checks_gtin_format_but_not_check_digit() -> None:

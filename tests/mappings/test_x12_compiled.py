@@ -18,8 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crossdock.mappings import MappingRegistry, X12_SPECS, override_from_dict, read_document, to_canonical
-from crossdock.mappings.spec import DocumentSpec
+from crossdock.mappings.spec import Collect, DocumentSpec, Each, Field
 from crossdock.mappings.x12 import X12Scope, group
+from crossdock.mappings.x12.loops import shape
+from crossdock.schemas.canonical import PurchaseOrder
 from crossdock.mappings.x12 import codegen
 from crossdock.mappings.x12.codegen import generate_inbound
 from crossdock.mappings.x12.compiled import compile_inbound
@@ -94,6 +96,34 @@ def test_generated_mapping_without_plans_maps_the_same(monkeypatch: pytest.Monke
     for spec, body, version in GOLDEN_SETS:
         fresh = codegen.GeneratedSpec(compile_inbound(spec, version))
         assert fresh.read(body) == compile_inbound(spec, version).read(body), spec.name
+
+
+def test_generated_mapping_checks_consumption_where_rules_overlap() -> None:
+    """A later rule never reads what an earlier one took. The generated code leaves out only the
+    consumption checks that cannot fail; here they can: fields reading the same elements, a
+    collect and a nested table before a field on their segment, HL01..04 of hierarchical heads."""
+    level = shape("HL", "LIN REF", hierarchical=True)
+    spec = DocumentSpec(
+        name="test.overlap", format="x12", document_type="purchase_order", model=PurchaseOrder,
+        set_id="850", versions=("004010",), structure=shape("", "BEG REF MSG N9", level),
+        rules=(
+            Field("a", "BEG03"), Field("b", "BEG03"), Field("c", "BEG02"),
+            Field("d", "REF[DP]02"), Field("e", "REF02"), Field("f", "REF01"),
+            Collect("g", "MSG", "lines"), Field("h", "MSG01"),
+            Each("i", "N9", (Field("x", "N901"),)), Field("j", "N901"), Field("k", "N902"),
+            Each("levels", "HL", (Field("id", "HL01"), Field("kind", "HL03"), Field("item", "LIN03"),
+                                  Field("again", "LIN03"), Field("qualifier", "LIN02"))),
+        ))
+    body = (Segment("BEG", ("00", "SA", "P-1")), Segment("REF", ("DP", "7")), Segment("REF", ("IA", "8")),
+            Segment("REF", ("ZZ", "9")), Segment("MSG", ("hello",)), Segment("N9", ("AB", "one")),
+            Segment("HL", ("1", "", "I")), Segment("LIN", ("", "UP", "1")), Segment("LIN", ("", "VN", "2")),
+            Segment("HL", ("2", "", "I")), Segment("LIN", ("", "ZZ", "3")))
+    data, issues = generate_inbound(spec, "004010").read(body)
+    assert (data, issues) == compile_inbound(spec, "004010").read(body)
+    assert {k: data.get(k) for k in "abcdefhjk"} == {
+        "a": "P-1", "b": None, "c": "SA", "d": "7", "e": "8", "f": "IA", "h": None, "j": None, "k": "one"}
+    assert [(level.get("id"), level.get("kind"), level.get("item"), level.get("again"), level.get("qualifier"))
+            for level in data["levels"]] == [(None, None, "1", "2", "UP"), (None, None, "3", None, "ZZ")]
 
 
 def _mutate(body: tuple[Segment, ...], data: st.DataObject) -> tuple[Segment, ...]:

@@ -21,11 +21,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from itertools import compress
 from types import MappingProxyType
 from typing import Any
 
 from crossdock.mappings.codelists import CODE_LISTS, CodeList
-from crossdock.schemas.canonical import gtin_check_digit, gtin_check_digit_ok, gtin_format_ok
+from crossdock.schemas.canonical import gtin_check_digit_matches, gtin_check_digit_ok, gtin_format_ok
 from crossdock.schemas.errors import Issue, SpecInvalid
 
 __all__ = ["TransformContext", "TransformFailed", "Transform", "get_transform", "TRANSFORM_NAMES",
@@ -115,10 +116,14 @@ def _implied_scale(ctx: TransformContext) -> int:
 
 
 def _to_decimal(value: Any) -> Decimal:
-    if isinstance(value, Decimal):
+    if value.__class__ is str:
+        text = value.strip()
+    elif isinstance(value, Decimal):
         return value
+    else:
+        text = str(value).strip()
     try:
-        number = Decimal(str(value).strip())
+        number = Decimal(text)
     except InvalidOperation:
         raise TransformFailed("NUMBER_INVALID", "not a number", value) from None
     if not number.is_finite():
@@ -128,8 +133,15 @@ def _to_decimal(value: Any) -> Decimal:
 
 def _parse_decimal(value: Any, ctx: TransformContext) -> Decimal:
     number = _to_decimal(value)
-    scale = _implied_scale(ctx) if isinstance(value, str) else 0
-    return number.scaleb(-scale) if scale else number
+    if not isinstance(value, str):
+        return number
+    # _implied_scale inlined (one call less on the hottest transform): "R" and "N0" are the usual
+    types = ctx.element_types
+    kind = types[0] if types else None
+    if kind and kind[0] == "N" and kind != "N0":
+        scale = _implied_scale(ctx)
+        return number.scaleb(-scale) if scale else number
+    return number
 
 
 def _implied_decimal(n: int) -> Transform:
@@ -314,14 +326,20 @@ def _unit_render(value: Any, ctx: TransformContext) -> str:
 
 
 def _quantity_parse(value: Any, ctx: TransformContext) -> dict[str, Any] | None:
-    values = (value,) if isinstance(value, str) else tuple(value)
-    amount, unit = (values + ("", ""))[:2]
+    if isinstance(value, str):
+        amount, unit = value, ""
+    else:
+        values = tuple(value)
+        count = len(values)
+        amount = values[0] if count else ""
+        unit = values[1] if count > 1 else ""
     if amount in ("", None):
         return None
     # the amount's implied decimals come from the first element type, as _parse_decimal reads them
     result: dict[str, Any] = {"value": _parse_decimal(amount, ctx)}
     if unit:
-        result["unit"] = _unit_parse(unit, ctx)
+        code = str(unit).strip().upper()  # as _unit_parse, inlined
+        result["unit"] = CODE_LISTS["unit"].to_canonical(code) or code
         result["unit_original"] = unit.strip()
     return result
 
@@ -363,23 +381,25 @@ def _pairs(values: Sequence[Any]) -> list[tuple[str, str]]:
 
 def _item_ids_parse(value: Any, ctx: TransformContext) -> dict[str, Any] | None:
     kinds = CODE_LISTS["item_id_kind"]
+    codes, fallback = kinds.codes, kinds.fallback  # kinds.to_canonical(q) is codes.get(q, fallback)
     ids = []
     values = tuple(value)
-    # (qualifier, id) pairs; a PO1/LIN range is mostly empty pairs, skipped at C speed by zip
-    for qualifier, text in zip(values[0::2], values[1::2]):
-        if not text:
-            continue
+    texts = values[1::2]
+    # (qualifier, id) pairs; a PO1/LIN range is mostly empty pairs: compress picks, at C speed,
+    # the pairs whose id is not empty (an empty composite is falsy too), as zip over pairs would
+    for pair in compress(range(len(texts)), texts):
+        text, qualifier = texts[pair], values[2 * pair]
         qualifier = (qualifier if qualifier.__class__ is str else _plain(qualifier)).strip()
         if text.__class__ is not str:
             text = _plain(text)
             if not text:
                 continue
-        kind = kinds.to_canonical(qualifier) if qualifier else "other"
+        kind = codes.get(qualifier, fallback) if qualifier else "other"
         if kind == "gtin":
             if not gtin_format_ok(text):
                 ctx.warn("GTIN_FORMAT", f"{qualifier} id must be 8, 12, 13 or 14 digits", text)
                 kind = "other"
-            elif gtin_check_digit(text[:-1]) != int(text[-1]):
+            elif not gtin_check_digit_matches(text):
                 ctx.warn("GTIN_CHECK_DIGIT", f"{qualifier} id has a wrong check digit", text)
         ids.append({"kind": kind, "qualifier": qualifier or None, "value": text})
     return {"ids": ids} if ids else None

@@ -150,7 +150,7 @@ def _plain_segment(parts: list[str]) -> Segment:
     """The tree of a split segment text without composites (trailing empty elements dropped)."""
     while len(parts) > 1 and not parts[-1]:
         parts.pop()
-    return Segment(parts[0], tuple(parts[1:]))
+    return tuple.__new__(Segment, (parts[0], tuple(parts[1:])))  # Segment(...) without its Python __new__
 
 
 # ---------------------------------------------------------------------------------------------

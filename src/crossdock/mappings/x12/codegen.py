@@ -8,6 +8,12 @@ use; straight-line code per rule with segment lookups by id, direct element read
 qualifiers as literal comparisons, transforms called directly, targets written with literal keys.
 Each function is compiled once with :func:`compile` and cached with its spec.
 
+What a plan knows when it is generated is written into it: a plan for one segment (cached per
+segment id, width and loop heads) reads that segment's elements directly, without a search; in
+a loop plan, a source no earlier rule of the plan can have consumed (:func:`_settled`) skips the
+consumption check and, without a qualifier, takes the first segment of its id; a nested rule
+calls its table's plan function straight from the plan cache.
+
 Semantics are exactly those of :meth:`CompiledSpec.read` (rules in table order, the first
 unconsumed matching segment wins, consumption per element, leftovers in ``extensions``); the
 generated code reuses its per-read state (``_NodeState``, ``_Reader``) and its leftover report,
@@ -57,6 +63,10 @@ class _Writer:
         #: entry point name per compiled table (``id`` of the table)
         self.tables: dict[int, str] = {}
         self.lines: list[str] = []
+        #: triggers of the spec's hierarchical loops (their heads start with HL01..04 taken)
+        self.hierarchical: frozenset[str] = frozenset()
+        #: while a loop plan is written: ``id`` of the sources no earlier rule can have consumed
+        self.settled: frozenset[int] = frozenset()
 
     def const(self, value: Any) -> str:
         """A name in the generated module bound to ``value`` (literals for str/int/None)."""
@@ -92,28 +102,70 @@ def _qualifier_test(writer: _Writer, qualifier: Any, elements: str) -> str:
     return f"len({elements}) < {position} or {test}"
 
 
-def _find(writer: _Writer, source: Any, depth: int, free: bool, raw: str) -> None:
-    """The loop over a source's segments up to the consumption check (``els``, ``p``, ``k`` bound)."""
+class _One:
+    """What a plan for one segment knows when it is generated: the segment's id and width.
+
+    Its plans are cached per (segment id, element count, loop heads), so the generated code
+    reads the segment directly (``els``, ``p`` bound once at the top), without a search loop."""
+
+    __slots__ = ("segment", "width")
+
+    def __init__(self, segment: str, width: int) -> None:
+        self.segment, self.width = segment, width
+
+
+def _find(writer: _Writer, source: Any, depth: int, free: bool, raw: str,
+          one: _One | None = None) -> tuple[int, bool]:
+    """The search of a source's segment up to the consumption check (``els``, ``p``, ``k`` bound).
+
+    Returns the depth of the code that runs on the segment found, and whether it runs inside a
+    search loop (it then ends with ``break``: the first candidate that passes the checks wins).
+    """
     emit = writer.emit
-    emit(depth, f"ps = index.get({source.segment!r})")
-    emit(depth, "if ps is not None:")
-    emit(depth + 1, "for p in ps:")
-    body = depth + 2
-    emit(body, "els = items[p][1]")
-    if source.qualifier is not None:
-        emit(body, f"if {_qualifier_test(writer, source.qualifier, 'els')}:")
-        emit(body + 1, "continue")
+    if one is not None:
+        # one segment: the source reads it or nothing (a constant test the compiler drops)
+        test = "True" if source.segment == one.segment else "False"
+        if source.qualifier is not None and source.segment == one.segment:
+            test = f"not ({_qualifier_test(writer, source.qualifier, 'els')})"
+        emit(depth, f"if {test}:")
+        body, looped = depth + 1, False
+    elif free and source.qualifier is None and id(source) in writer.settled:
+        # nothing can make the first segment of the id fail the checks: it is the one
+        emit(depth, f"ps = index.get({source.segment!r})")
+        emit(depth, "if ps is not None:")
+        body, looped = depth + 1, False
+        emit(body, "p = ps[0]")
+        emit(body, "els = items[p][1]")
+    else:
+        emit(depth, f"ps = index.get({source.segment!r})")
+        emit(depth, "if ps is not None:")
+        emit(depth + 1, "for p in ps:")
+        body, looped = depth + 2, True
+        emit(body, "els = items[p][1]")
+        if source.qualifier is not None:
+            emit(body, f"if {_qualifier_test(writer, source.qualifier, 'els')}:")
+            emit(body + 1, "continue")
     emit(body, "k = taken[p]")
-    if free:
+    if free and id(source) not in writer.settled:
         emit(body, f"if k is not None and (-1 in k or not {writer.const(source.keys)}.isdisjoint(k)):")
         emit(body + 1, "continue")
     if source.simple:
         element = source.simple
-        emit(body, f"{raw} = els[{element - 1}] if len(els) >= {element} else ''")
+        if one is None:
+            emit(body, f"{raw} = els[{element - 1}] if len(els) >= {element} else ''")
+        else:
+            emit(body, f"{raw} = els[{element - 1}]" if one.width >= element else f"{raw} = ''")
         emit(body, f"if {raw}.__class__ is not str:")
         emit(body + 1, f"{raw} = _text({raw}, None)")
     else:
         emit(body, f"{raw} = {writer.const(source)}.values(els)")
+    return body, looped
+
+
+def _found(writer: _Writer, depth: int, looped: bool) -> None:
+    """End the code on a found segment: a search loop stops at its first candidate."""
+    if looped:
+        writer.emit(depth, "break")
 
 
 def _consume(writer: _Writer, depth: int, keys: str, position: str = "p", current: str = "k") -> None:
@@ -123,13 +175,12 @@ def _consume(writer: _Writer, depth: int, keys: str, position: str = "p", curren
     writer.emit(depth + 1, f"{current}.update({keys})")
 
 
-def _field(writer: _Writer, rule: Any, depth: int, free: bool) -> None:
+def _field(writer: _Writer, rule: Any, depth: int, free: bool, one: _One | None = None) -> None:
     source = rule.sources[0]
     emit = writer.emit
     emit(depth, f"# {rule.label} <- {source.text}")
     emit(depth, "v = None")
-    _find(writer, source, depth, free, "raw")
-    body = depth + 2
+    body, looped = _find(writer, source, depth, free, "raw", one)
     if source.simple:
         emit(body, "if raw != '':")
     else:
@@ -142,11 +193,11 @@ def _field(writer: _Writer, rule: Any, depth: int, free: bool) -> None:
     else:
         emit(present, "v = raw")
         _consume(writer, present, writer.const(source.consumes))
-    emit(body, "break")
+    _found(writer, body, looped)
     _store(writer, rule, depth)
 
 
-def _field_many(writer: _Writer, rule: Any, depth: int, free: bool) -> None:
+def _field_many(writer: _Writer, rule: Any, depth: int, free: bool, one: _One | None = None) -> None:
     """A field of several sources: each found independently, consumed together after the transform."""
     emit = writer.emit
     count = len(rule.sources)
@@ -154,9 +205,9 @@ def _field_many(writer: _Writer, rule: Any, depth: int, free: bool) -> None:
     for n, source in enumerate(rule.sources):
         emit(depth, f"r{n} = ''")
         emit(depth, f"p{n} = -1")
-        _find(writer, source, depth, free, f"r{n}")
-        emit(depth + 2, f"p{n} = p")
-        emit(depth + 2, "break")
+        body, looped = _find(writer, source, depth, free, f"r{n}", one)
+        emit(body, f"p{n} = p")
+        _found(writer, body, looped)
     sent = " or ".join(f"any(r{n})" if s.is_range else f"r{n} != ''" for n, s in enumerate(rule.sources))
     raws = "(" + "".join(f"r{n}, " for n in range(count)) + ")"
     emit(depth, "v = None")
@@ -243,7 +294,9 @@ def _nested(writer: _Writer, rule: Any, depth: int) -> None:
     emit(inner + 1, "sub = _NodeState(item)")
     emit(inner + 1, "if sub.shape.hierarchical:")
     emit(inner + 2, "sub.take(0, _HL_STRUCTURE)")
-    emit(inner + 1, f"found.append({child}(reader, sub, None, loc + ({segment!r}, len(found) + 1)))")
+    # the child table's plan function when it exists already (its read() finds or makes it)
+    emit(inner + 1, f"f = {child}_plans.get(sub.heads.union(sub.index)) or {child}")
+    emit(inner + 1, f"found.append(f(reader, sub, None, loc + ({segment!r}, len(found) + 1)))")
     if rule.single:
         emit(inner + 1, "break")
     emit(depth, "else:")
@@ -262,7 +315,8 @@ def _nested(writer: _Writer, rule: Any, depth: int) -> None:
     emit(inner + 1, "taken[p] = {0}")
     emit(inner, "else:")
     emit(inner + 1, "k.add(0)")
-    emit(inner, f"found.append({child}(reader, state, p, loc + ({segment!r}, p + 1)))")
+    emit(inner, f"f = {child}_plans.get(({segment!r}, len(items[p][1]), state.heads)) or {child}")
+    emit(inner, f"found.append(f(reader, state, p, loc + ({segment!r}, p + 1)))")
     if rule.single:
         emit(inner, "break")
     emit(depth, "if found:")
@@ -273,20 +327,53 @@ def _nested(writer: _Writer, rule: Any, depth: int) -> None:
                         f"loc + ({rule.source!r},)))")
 
 
-def _plan_function(writer: _Writer, name: str, rules: tuple[Any, ...], free: bool) -> None:
-    """One function applying ``rules`` (a table's plan) to a loop instance (``free``) or one segment."""
+def _settled(rules: tuple[Any, ...], hierarchical: frozenset[str]) -> frozenset[int]:
+    """Sources of a loop plan whose consumption check cannot fail (``id`` of each source).
+
+    In a loop instance, only the plan's earlier rules consume element keys of its segments
+    (a loop instance is read once, from a fresh state), plus HL01..04 of a hierarchical head.
+    Following the rules in order, a source needs no check when no earlier rule could have
+    consumed one of its keys on a segment of its id: earlier fields' keys are known here; a
+    collect takes whole segments and a nested rule's table takes keys of its own: after one of
+    those on a segment id, every later source on that id keeps its check.
+    """
+    possible: dict[str, set[Any]] = {segment: {1, 2, 3, 4} for segment in hierarchical}
+    unknown: set[str] = set()
+    settled: set[int] = set()
+    for rule in rules:
+        if isinstance(rule, _compiled_module._Field):
+            for source in rule.sources:
+                if source.segment not in unknown and source.keys.isdisjoint(possible.get(source.segment, ())):
+                    settled.add(id(source))
+            for source in rule.sources:
+                possible.setdefault(source.segment, set()).update(source.consumes)
+        elif not isinstance(rule, _compiled_module._Const):
+            unknown.update(rule.ids)
+    return frozenset(settled)
+
+
+def _plan_function(writer: _Writer, name: str, rules: tuple[Any, ...], free: bool, one: _One | None = None) -> None:
+    """One function applying ``rules`` (a table's plan) to a loop instance (``free``) or one segment
+    (``only``; with ``one``, the function is for segments of that id and width only)."""
     emit = writer.emit
     emit(0, f"def {name}(reader, state, only, loc):")
     for line in ("data = {}", "items = state.items", "taken = state.taken", "shape = state.shape",
                  "issues = reader.issues", "ctx = reader.ctx"):
         emit(1, line)
-    emit(1, "index = state.index" if free else "index = {items[only][0]: (only,)}")
+    writer.settled = _settled(rules, writer.hierarchical) if free else frozenset()
+    if free:
+        emit(1, "index = state.index")
+    else:
+        emit(1, "index = {items[only][0]: (only,)}")
+        if one is not None:
+            emit(1, "p = only")
+            emit(1, "els = items[p][1]")
     for rule in rules:
         if isinstance(rule, _compiled_module._Field):
             if rule.single is not None:
-                _field(writer, rule, 1, free)
+                _field(writer, rule, 1, free, one)
             else:
-                _field_many(writer, rule, 1, free)
+                _field_many(writer, rule, 1, free, one)
         elif isinstance(rule, _compiled_module._Nested):
             _nested(writer, rule, 1)
         elif isinstance(rule, _compiled_module._Const):
@@ -335,15 +422,31 @@ class _TableCode:
             return function
         if free:
             plan = self.table._plan(key, key)
+            one = None
         else:
             segment_id, elements = state.items[only]
             plan = self.table._plan(key, state.heads | {segment_id}, len(elements))
-        function = self.functions[key] = self._function(plan, free)
+            one = _One(segment_id, len(elements))
+        function = self.functions[key] = self._function(plan, free, one)
         return function
 
-    def _function(self, rules: tuple[Any, ...], free: bool) -> Callable[..., dict[str, Any]]:
-        _plan_function(self.writer, "_plan", rules, free)
+    def _function(self, rules: tuple[Any, ...], free: bool, one: _One | None = None) -> Callable[..., dict[str, Any]]:
+        _plan_function(self.writer, "_plan", rules, free, one)
         return self.writer.compile("_plan", self.label)
+
+
+def _hierarchical_triggers(root: Any) -> frozenset[str]:
+    found: set[str] = set()
+    pending, seen = [] if root is None else [root], set()
+    while pending:
+        shape = pending.pop()
+        if id(shape) in seen:
+            continue
+        seen.add(id(shape))
+        if shape.hierarchical:
+            found.add(shape.trigger)
+        pending.extend(shape.children)
+    return frozenset(found)
 
 
 class GeneratedSpec:
@@ -354,6 +457,7 @@ class GeneratedSpec:
     def __init__(self, compiled: CompiledSpec) -> None:
         self.compiled = compiled
         writer = _Writer()
+        writer.hierarchical = _hierarchical_triggers(compiled.spec.structure)
         label = f"<crossdock.codegen {compiled.spec.name} {compiled.version}>"
         pending, codes = [compiled.root], []
         while pending:
@@ -363,6 +467,7 @@ class GeneratedSpec:
             code = _TableCode(table, writer, label)
             writer.tables[id(table)] = name = f"_T{len(writer.tables)}"
             writer.namespace[name] = code.read
+            writer.namespace[f"{name}_plans"] = code.functions
             codes.append(code)
             pending.extend(rule.table for rule in table.rules if hasattr(rule, "table"))
         self._root = codes[0].read

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress
 from typing import Any
 
 from crossdock.mappings.engine import EXTENSION_KEY
@@ -35,11 +36,23 @@ _FORMAT = "x12"
 _CLAIMED = 0      # key: a segment-level rule took the segment (its leftovers still count)
 _WHOLE = -1       # key: a collect rule took the whole segment
 _HL_STRUCTURE = frozenset((1, 2, 3, 4))
-_ONLY_STR = frozenset((str,))
+#: element numbers 1, 2, ... (longer than any segment), for picking the numbers of non-empty elements
+_NUMBERS = range(1, 1 << 16)
+_NO_HEADS: frozenset[str] = frozenset()
 #: plans cached per rule table (distinct sets of segment ids seen); bounded against junk input
 _MAX_PLANS = 256
 
 Parse = Callable[[Any, TransformContext], Any]
+
+
+def _plain(values: tuple[Any, ...]) -> bool:
+    """Whether every element value is a string, not a composite or a repeat (the other two kinds
+    of :data:`~crossdock.schemas.x12.tree.Value`): only strings join, at C speed."""
+    try:
+        "".join(values)
+    except TypeError:
+        return False
+    return True
 
 
 def _text(value: Any, component: int | None) -> str:
@@ -60,7 +73,7 @@ class _NodeState:
         self.shape = node.shape
         items = self.items = node.items
         index: dict[str, list[int]] = {}
-        heads: set[str] = set()
+        heads: set[str] | None = None  # most loop instances hold no loop: no set made for them
         for position, item in enumerate(items):
             if item.__class__ is Segment:
                 found = index.get(item[0])
@@ -71,9 +84,11 @@ class _NodeState:
             else:
                 head = item.items[0] if item.items else None  # type: ignore[union-attr]
                 if head.__class__ is Segment:
+                    if heads is None:
+                        heads = set()
                     heads.add(head[0])  # type: ignore[index]
         self.index = index
-        self.heads = frozenset(heads)
+        self.heads = _NO_HEADS if heads is None else frozenset(heads)
         #: consumption keys per item position (None: nothing consumed)
         self.taken: list[set[Any] | None] = [None] * len(items)
 
@@ -134,7 +149,7 @@ class _Source:
         if self.is_range:
             first, last = self.positions[0], self.positions[-1]
             values = elements[first - 1:last]
-            if component is None and _ONLY_STR.issuperset(map(type, values)):
+            if component is None and _plain(values):
                 return values + ("",) * (last - first + 1 - len(values)) if len(values) <= last - first else values
             return tuple(_text(elements[p - 1], component) if p <= count else "" for p in self.positions)
         position = self.positions[0] if self.positions else 0
@@ -471,17 +486,26 @@ class _Table:
 
 def _unmapped(reader: _Reader, state: _NodeState) -> list[Any]:
     entries: list[Any] = []
-    taken = state.taken
-    for position, item in enumerate(state.items):
+    position = -1
+    for item, keys in zip(state.items, state.taken):
+        position += 1
         if item.__class__ is not Segment:
             if id(item) not in reader.entered:
                 entries.append(["loop", [[s[0], [element_to_json(e) for e in s[1]]]
                                          for s in _all_segments(item)], position])  # type: ignore[arg-type]
             continue
-        keys = taken[position]
         if not keys:
             entries.append([item[0], [element_to_json(e) for e in item[1]], position])
         elif _WHOLE not in keys:
+            elements = item[1]
+            # the common case at C speed: every non-empty element is a string whose number was
+            # consumed (_plain inlined: only strings join, a composite or a repeat raises)
+            if keys.issuperset(compress(_NUMBERS, elements)):
+                try:
+                    "".join(elements)
+                    continue
+                except TypeError:
+                    pass
             entry = _leftover(state, position, item, keys)  # type: ignore[arg-type]
             if entry is not None:
                 entries.append(entry)

@@ -201,10 +201,14 @@ class _Checks:
 
     @property
     def post_init(self) -> Callable[[Any], None] | None:
-        namespace: dict[str, Any] = {"_finite": _finite, "_json_value": _json_value, "UNSET": msgspec.UNSET}
+        namespace: dict[str, Any] = {"_finite": _finite, "_json_value": _json_value, "UNSET": msgspec.UNSET,
+                                     "_Decimal": Decimal}
         lines = ["def post_init(struct):"]
         for name in self.decimals:
-            lines.append(f"    _finite(struct.{name})")
+            # _finite, with its usual case (one decimal) inlined
+            lines += [f"    value = struct.{name}", "    if value.__class__ is _Decimal:",
+                      "        if not value.is_finite():", "            raise ValueError('non-finite decimal')",
+                      "    elif value.__class__ is tuple:", "        _finite(value)"]
         for name in self.json:
             lines += [f"    value = struct.{name}", "    if value is not UNSET and value is not None:",
                       "        _json_value(value)"]

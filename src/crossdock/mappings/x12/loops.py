@@ -40,12 +40,15 @@ class LoopShape:
     by_trigger: dict[str, LoopShape] = field(init=False, repr=False, compare=False, hash=False)
     #: whether hierarchical loops can appear among this loop's descendants (derived)
     holds_hierarchy: bool = field(init=False, repr=False, compare=False, hash=False)
+    #: members that are not also child triggers: such a segment stays in this loop (derived)
+    plain_members: frozenset[str] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         by_trigger: dict[str, LoopShape] = {}
         for child in self.children:
             by_trigger.setdefault(child.trigger, child)
         object.__setattr__(self, "by_trigger", by_trigger)
+        object.__setattr__(self, "plain_members", self.members.difference(by_trigger))
         object.__setattr__(self, "holds_hierarchy",
                            any(c.hierarchical or c.holds_hierarchy for c in self.children))
 
@@ -116,8 +119,15 @@ def group(segments: tuple[Segment, ...] | list[Segment], root: LoopShape) -> Nod
     """
     top = Node(root)
     stack = [top]
+    items, plain = top.items, root.plain_members
     for segment in segments:
+        # most segments are plain members of the innermost open loop: appended there, no search
+        if segment[0] in plain:
+            items.append(segment)
+            continue
         _place(stack, segment)
+        innermost = stack[-1]
+        items, plain = innermost.items, innermost.shape.plain_members
     _nest_hierarchy(top)
     return top
 
@@ -133,20 +143,34 @@ def _nest_hierarchy(node: Node) -> None:
     kept: list[Union[Segment, Node]] = []
     by_id: dict[str, Node] = {}
     open_levels: list[tuple[int, Node]] = []
+    unknown = len(HL_RANK)
     for item in node.items:
         if not (isinstance(item, Node) and item.shape.hierarchical and item.head is not None):
             kept.append(item)
             continue
-        head = item.head
-        rank = HL_RANK.get(head.get(_HL_LEVEL), len(HL_RANK))
-        parent = by_id.get(head.get(_HL_PARENT)) if head.get(_HL_PARENT) else None
+        head = item.items[0]
+        hl_id, parent_id, level = _hl_elements(head)
+        rank = HL_RANK.get(level, unknown)
+        parent = by_id.get(parent_id) if parent_id else None
         if parent is None:
             # HL02 empty or dangling (seen in real files): hang it under the latest higher level
             parent = next((n for r, n in reversed(open_levels) if r < rank), None)
         (parent.items if parent is not None else kept).append(item)
-        by_id.setdefault(head.get(_HL_ID), item)
-        open_levels = [(r, n) for r, n in open_levels if r < rank] + [(rank, item)]
+        by_id.setdefault(hl_id, item)
+        # the open levels rank strictly downwards: drop those at or below this one, then push it
+        while open_levels and open_levels[-1][0] >= rank:
+            open_levels.pop()
+        open_levels.append((rank, item))
     node.items = kept
+
+
+def _hl_elements(head: Segment) -> tuple[str, str, str]:
+    """HL01, HL02, HL03 as ``Segment.get`` reads them (plain strings without a call each)."""
+    elements = head[1]
+    if len(elements) >= _HL_LEVEL and elements[0].__class__ is str and elements[1].__class__ is str \
+            and elements[2].__class__ is str:
+        return elements[0], elements[1], elements[2]
+    return head.get(_HL_ID), head.get(_HL_PARENT), head.get(_HL_LEVEL)
 
 
 def flatten(node: Node) -> list[Segment]:

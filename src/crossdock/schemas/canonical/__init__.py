@@ -18,14 +18,16 @@ from crossdock.schemas.canonical.base import SCHEMA_VERSION, CanonicalModel, Ext
 from crossdock.schemas.canonical.documents import *  # noqa: F403
 from crossdock.schemas.canonical.documents import DOCUMENT_TYPES, CanonicalDocument
 from crossdock.schemas.canonical.documents import __all__ as _documents_all
-from crossdock.schemas.canonical.gtin import gtin_check_digit, gtin_check_digit_ok, gtin_format_ok
+from crossdock.schemas.canonical.gtin import (
+    gtin_check_digit, gtin_check_digit_matches, gtin_check_digit_ok, gtin_format_ok,
+)
 from crossdock.schemas.canonical.units import X12_UNITS, normalise_x12_unit, x12_unit_for
 from crossdock.schemas.canonical.values import *  # noqa: F403
 from crossdock.schemas.canonical.values import __all__ as _values_all
 
 __all__ = [
     "SCHEMA_VERSION", "CanonicalModel", "Extensions", "X12_UNITS", "normalise_x12_unit",
-    "x12_unit_for", "gtin_check_digit", "gtin_check_digit_ok", "gtin_format_ok",
+    "x12_unit_for", "gtin_check_digit", "gtin_check_digit_matches", "gtin_check_digit_ok", "gtin_format_ok",
     "document_adapter", "parse_document", "document_class",
     *_documents_all, *_values_all,
 ]
