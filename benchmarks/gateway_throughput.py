@@ -10,7 +10,8 @@ Scenarios (run against PostgreSQL + Redis with one ``crossdock serve`` API proce
 recorded (ingested → acknowledged → applied). Latency is the client-side POST round trip.
 
 The machine is shared, so every run also prints what it competed with: the load average before
-and after, the machine's CPU use, and the CPU seconds our own processes (API, workers) spent.
+and after, the machine's CPU use, and the CPU seconds our own processes spent (in total and per
+process: API, then worker) and the load generator itself (``client``).
 ``docs per CPU-s`` (documents / our processes' CPU seconds) is the CPU-normalized figure, and
 ``calibration`` (CPU ms for a fixed pure-Python loop, ~100 ms on an idle modern core) says how
 fast a core was at that moment. The load generator is 16 threads on stdlib keep-alive
@@ -138,28 +139,35 @@ class Usage:
         self.load_before = os.getloadavg()[0]
         self.calibration = calibration_ms()
         self._ours = self._cpu()
+        self._client = time.process_time()
         self._machine = psutil.cpu_times()
         self._began = time.monotonic()
 
-    def _cpu(self) -> float:
-        total = 0.0
+    def _cpu(self) -> list[float]:
+        """CPU seconds of each of our processes (with its children)."""
+        per_process = []
         for process in self._processes:
             with process.oneshot():
                 times = process.cpu_times()
-                total += times.user + times.system
+                total = times.user + times.system
                 for child in process.children(recursive=True):
                     child_times = child.cpu_times()
                     total += child_times.user + child_times.system
-        return total
+            per_process.append(total)
+        return per_process
 
     def report(self, docs: int) -> str:
-        ours = self._cpu() - self._ours
+        spent = [after - before for after, before in zip(self._cpu(), self._ours)]
+        ours = sum(spent)
+        client = time.process_time() - self._client
         wall = time.monotonic() - self._began
         machine = psutil.cpu_times()
         busy = sum(getattr(machine, f) - getattr(self._machine, f) for f in ("user", "system", "nice", "irq", "softirq"))
+        split = " + ".join(f"{s:.1f}" for s in spent)
         return (f"      load {self.load_before:.1f} -> {os.getloadavg()[0]:.1f}, machine CPU {busy / wall:.2f} of "
-                f"{psutil.cpu_count()} cores, our processes {ours:.1f} CPU-s = {docs / ours if ours else 0:.0f} docs "
-                f"per CPU-s, calibration {self.calibration:.0f} ms")
+                f"{psutil.cpu_count()} cores, our processes {ours:.1f} CPU-s ({split}) = "
+                f"{docs / ours if ours else 0:.0f} docs per CPU-s, client {client:.1f} CPU-s, "
+                f"calibration {self.calibration:.0f} ms")
 
 
 def post_raw(connection: http.client.HTTPConnection, body: bytes) -> int:
@@ -212,7 +220,9 @@ def scenario_a(base: str, engine, duration: float, pids: list[int], clients: int
 def scenario_b(base: str, engine, orders: int, pids: list[int]) -> None:
     before, _ = processed_documents(engine)
     usage = Usage(pids)
-    body = interchange(999_000_001, [po_set(i % 10_000 + 1, f"PO-B-{i}") for i in range(orders)])
+    # ST02 must be unique within the group (4-9 digits): a repeat is a duplicate set, rejected,
+    # and the run would wait for documents that never come.
+    body = interchange(999_000_001, [po_set(i + 1, f"PO-B-{i}") for i in range(orders)])
     started = time.monotonic()
     began = time.perf_counter()
     response = httpx.post(f"{base}/api/v1/messages", content=body, headers={"X-Api-Key": KEY}, timeout=600)

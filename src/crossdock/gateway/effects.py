@@ -15,12 +15,12 @@ from functools import lru_cache
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from crossdock.gateway.store import schema as t
-from crossdock.gateway.store.engine import insert_ignore
+from crossdock.gateway.store.engine import BULK_ROWS, insert_or_skip
 from crossdock.schemas.errors import Issue
 
 __all__ = ["AppliedDocument", "EffectsService", "OrderRecords"]
@@ -86,8 +86,7 @@ class OrderRecords:
              "line_count": len(d.body.get("lines", ())), "created_at": now, "updated_at": now}
             for d in orders
         ]
-        # RETURNING gives the orders these documents created (not those of an earlier PO).
-        ids = dict(conn.execute(_insert_orders(conn.dialect.name), rows).all())
+        ids = _insert_orders_returning(conn, rows)
         inserted = len(ids)
         lines = [
             _line_row(ids[d.id], index, line)
@@ -95,7 +94,7 @@ class OrderRecords:
             for index, line in enumerate(d.body.get("lines", ()), start=1)
         ]
         if lines:
-            insert_ignore(conn, t.order_lines, lines, ("order_id", "line_number"))
+            insert_or_skip(conn, t.order_lines, lines, ("order_id", "line_number"))
         if inserted == len(rows):
             return []
         # A PO number seen before from the same partner is not a second order.
@@ -110,6 +109,22 @@ class OrderRecords:
                 .where(t.orders.c.partner_id == document.partner_id, t.orders.c.po_number.in_(numbers))
                 .values(status=status, updated_at=now)
             )
+
+
+def _insert_orders_returning(conn: Connection, rows: list[dict[str, Any]]) -> dict[int, int]:
+    """Insert orders, skipping PO numbers already recorded; document id → the order it created.
+
+    A few rows: RETURNING says which were created. Many rows: the driver's executemany, then the
+    orders pointing at these documents (only an order a document created points at it); a
+    multi-row RETURNING would cost more in placeholder parsing than the inserts themselves.
+    """
+    if len(rows) < BULK_ROWS:
+        return dict(conn.execute(_insert_orders(conn.dialect.name), rows).all())
+    insert_or_skip(conn, t.orders, rows, ("partner_id", "po_number"))
+    documents = {row["document_id"] for row in rows}
+    found = conn.execute(select(t.orders.c.document_id, t.orders.c.id)
+                         .where(t.orders.c.document_id.between(min(documents), max(documents))))
+    return {document_id: order_id for document_id, order_id in found if document_id in documents}
 
 
 @lru_cache(maxsize=2)

@@ -7,15 +7,18 @@ the returned work item only after that commit too.
 The transaction is as small as it can be: payload (keyed by sha256, computed by the HTTP edge
 while the body streams in), message, ``ingest`` timeline event and work item. On PostgreSQL the
 four rows go in as ONE statement (data-modifying CTEs), so a 202 costs one round trip and one
-commit; no SELECT runs unless an ``Idempotency-Key`` is given.
+commit; no SELECT runs unless an ``Idempotency-Key`` is given. On SQLite, where commits are
+fsync'd one writer at a time, the HTTP edge stores concurrent requests through
+:class:`GroupCommit`: one transaction and one commit for all of them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -32,7 +35,7 @@ from crossdock.gateway.store.engine import insert_ignore, is_postgres
 from crossdock.gateway.workflow.outbox import add_event, add_work
 from crossdock.schemas.errors import InputRejected
 
-__all__ = ["IngestRequest", "IngestResult", "EmptyBody", "ingest", "FIRST_STAGE", "new_message_id"]
+__all__ = ["IngestRequest", "IngestResult", "EmptyBody", "ingest", "GroupCommit", "FIRST_STAGE", "new_message_id"]
 
 FIRST_STAGE = "parse"
 
@@ -108,16 +111,8 @@ def ingest(engine: Engine, request: IngestRequest, *, now: float | None = None) 
         EmptyBody: nothing to store.
         InputRejected: refused input from an unknown sender (nothing stored).
     """
-    if not request.body:
-        raise EmptyBody("the request body is empty")
     now = time.time() if now is None else now
-    rejection: InputRejected | None = None
-    try:
-        detected = pipeline.detect(request.body, request.content_type)
-    except InputRejected as exc:
-        if request.partner is None:
-            raise
-        rejection, detected = exc, pipeline.Detected("unknown", None)
+    detected, rejection = _detect(request)
     idem = _idempotency_column(request)
     if idem is not None:
         existing = _by_idempotency(engine, idem)
@@ -131,6 +126,100 @@ def ingest(engine: Engine, request: IngestRequest, *, now: float | None = None) 
         if existing is None:
             raise
         return existing
+
+
+def _detect(request: IngestRequest) -> tuple[pipeline.Detected, InputRejected | None]:
+    """What arrived, or why it is refused (raised when nothing is to be stored)."""
+    if not request.body:
+        raise EmptyBody("the request body is empty")
+    try:
+        return pipeline.detect(request.body, request.content_type), None
+    except InputRejected as exc:
+        if request.partner is None:
+            raise
+        return pipeline.Detected("unknown", None), exc
+
+
+class GroupCommit:
+    """Concurrent ingests stored in ONE transaction with one commit, each answered after it.
+
+    For SQLite (embedded), where every commit is fsync'd and writers take turns: the first
+    thread to arrive leads, stores what waits (up to ``max_batch``) in one transaction, commits
+    once and wakes each waiter with its own result; it then hands the lead to a waiter if more
+    arrived. Nobody is answered before the commit that holds its bytes. Requests with an
+    ``Idempotency-Key`` (they read first) and any batch whose commit fails are stored one by one
+    by :func:`ingest`, which keeps its exact semantics.
+    """
+
+    def __init__(self, engine: Engine, max_batch: int = 32) -> None:
+        self._engine = engine
+        self._max_batch = max_batch
+        self._lock = threading.Lock()
+        self._waiting: list[_Waiter] = []
+        self._leading = False
+
+    def ingest(self, request: IngestRequest, *, now: float | None = None) -> IngestResult:
+        """:func:`ingest`, sharing the commit with whatever arrives meanwhile."""
+        if request.idempotency_key:
+            return ingest(self._engine, request, now=now)
+        detected, rejection = _detect(request)
+        waiter = _Waiter(request, detected, rejection, time.time() if now is None else now)
+        with self._lock:
+            self._waiting.append(waiter)
+            waiter.leads = not self._leading
+            self._leading = True
+        while not waiter.done.is_set():
+            if waiter.leads:
+                self._lead()
+            else:
+                waiter.wake.wait()
+                waiter.wake.clear()
+        if waiter.error is not None:
+            raise waiter.error
+        assert waiter.result is not None
+        return waiter.result
+
+    def _lead(self) -> None:
+        with self._lock:
+            batch, self._waiting = self._waiting[:self._max_batch], self._waiting[self._max_batch:]
+        self._commit(batch)
+        with self._lock:
+            if self._waiting:
+                successor = self._waiting[0]
+                successor.leads = True
+                successor.wake.set()
+            else:
+                self._leading = False
+
+    def _commit(self, batch: list[_Waiter]) -> None:
+        try:
+            with self._engine.begin() as conn:
+                results = [_store_in(conn, w.request, w.detected, w.rejection, None, w.now) for w in batch]
+        except Exception:  # noqa: BLE001 - nothing of the batch exists: store them one by one
+            results = []
+            for waiter in batch:
+                try:
+                    waiter.result = ingest(self._engine, waiter.request, now=waiter.now)
+                except Exception as exc:  # noqa: BLE001 - handed to the waiting request
+                    waiter.error = exc
+        for waiter, result in zip(batch, results):
+            waiter.result = result
+        for waiter in batch:
+            waiter.done.set()
+            waiter.wake.set()
+
+
+@dataclass(eq=False)
+class _Waiter:
+    request: IngestRequest
+    detected: pipeline.Detected
+    rejection: InputRejected | None
+    now: float
+    leads: bool = False
+    result: IngestResult | None = None
+    error: Exception | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+    wake: threading.Event = field(default_factory=threading.Event)
 
 
 def _idempotency_column(request: IngestRequest) -> str | None:
@@ -150,6 +239,13 @@ def _by_idempotency(engine: Engine, idem: str) -> IngestResult | None:
 
 def _store(engine: Engine, request: IngestRequest, detected: pipeline.Detected,
            rejection: InputRejected | None, idem: str | None, now: float) -> IngestResult:
+    with engine.begin() as conn:
+        return _store_in(conn, request, detected, rejection, idem, now)
+
+
+def _store_in(conn: Connection, request: IngestRequest, detected: pipeline.Detected,
+              rejection: InputRejected | None, idem: str | None, now: float) -> IngestResult:
+    """The rows of one message, inside the caller's transaction."""
     digest = request.sha256 or hashlib.sha256(request.body).hexdigest()
     message_id = new_message_id()
     at = datetime.fromtimestamp(now, UTC)
@@ -166,11 +262,10 @@ def _store(engine: Engine, request: IngestRequest, detected: pipeline.Detected,
         "error_reason": rejection.message if rejection else None, "test": False,
     }
     detail = f"{len(request.body)} bytes via {request.channel}"
-    with engine.begin() as conn:
-        if rejection is None and is_postgres(conn):
-            work_id = _store_in_one_statement(conn, request.body, message, detail, now)
-        else:
-            work_id = _store_row_by_row(conn, request.body, message, detail, rejection, now)
+    if rejection is None and is_postgres(conn):
+        work_id = _store_in_one_statement(conn, request.body, message, detail, now)
+    else:
+        work_id = _store_row_by_row(conn, request.body, message, detail, rejection, now)
     return IngestResult(message_id, status, created=True, work_id=work_id, rejection=rejection)
 
 

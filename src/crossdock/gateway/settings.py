@@ -81,6 +81,9 @@ class WorkflowSettings(BaseModel):
     """An expected 997/999 not received after this long is marked ``overdue``."""
     queue_name: str = "crossdock"
     """dramatiq queue for work items."""
+    batch_size: int = Field(default=32, ge=1)
+    """Most work items one queue message carries; a worker claims them at once and runs their
+    chains in one transaction (each in a savepoint), so a commit serves the whole batch."""
 
 
 class DeliverySettings(BaseModel):

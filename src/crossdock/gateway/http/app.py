@@ -42,7 +42,7 @@ from crossdock.gateway.http.errors import (
     error_responses,
     exception_handlers,
 )
-from crossdock.gateway.ingest import IngestRequest, IngestResult, ingest
+from crossdock.gateway.ingest import GroupCommit, IngestRequest, IngestResult, ingest
 from crossdock.gateway.inventory.plugin import InventoryPlugin
 from crossdock.gateway.ops.plugin import OpsPlugin
 from crossdock.gateway.http.identity import identity_router
@@ -50,6 +50,7 @@ from crossdock.gateway.partners import Partner, partner_by_code
 from crossdock.gateway.queries import MessageFilter, list_messages, message_detail, message_events, message_raw
 from crossdock.gateway.replay import replay
 from crossdock.gateway.runtime import Runtime
+from crossdock.gateway.store.engine import is_postgres
 from crossdock.gateway.web import static_router, template_config
 from crossdock.gateway.web.pages import home, login_form, login_submit, logout
 from crossdock.schemas.errors import EncodingUnsupported
@@ -180,8 +181,9 @@ async def submit(request: Request, principal: NamedDependency[Principal]) -> Res
         idempotency_key=request.headers.get("idempotency-key"), sha256=digest)
     # One hop to a thread for the commit and the enqueue that follows it; the limiter keeps the
     # threads waiting on the database to the connections the pool has.
-    result = await anyio.to_thread.run_sync(partial(_ingest_and_dispatch, runtime, ingest_request),
-                                            limiter=_ingest_limiter(request))
+    result = await anyio.to_thread.run_sync(
+        partial(_ingest_and_dispatch, runtime, ingest_request, request.app.state.group_commit),
+        limiter=_ingest_limiter(request))
     if result.rejection is not None:
         result.rejection.message_id = result.message_id  # type: ignore[attr-defined]
         raise result.rejection
@@ -198,8 +200,8 @@ def _ingest_limiter(request: Request) -> anyio.CapacityLimiter:
     return state.ingest_limiter
 
 
-def _ingest_and_dispatch(runtime: Runtime, request: IngestRequest) -> IngestResult:
-    result = ingest(runtime.engine, request)
+def _ingest_and_dispatch(runtime: Runtime, request: IngestRequest, group: GroupCommit | None) -> IngestResult:
+    result = group.ingest(request) if group is not None else ingest(runtime.engine, request)
     if result.work_id is not None:
         runtime.dispatch(result.work_id)  # only after the commit (the sweeper covers a lost enqueue)
     return result
@@ -341,4 +343,7 @@ def create_app(runtime: Runtime, *, broker_probe=None, on_startup=(), on_shutdow
     app.state.runtime = runtime
     app.state.auth = build_auth(runtime.engine, runtime.settings)
     app.state.broker_probe = broker_probe
+    # SQLite fsyncs every commit, one writer at a time: concurrent ingests share a commit there.
+    # (PostgreSQL commits concurrently; its ingest is one statement and one commit.)
+    app.state.group_commit = None if is_postgres(runtime.engine) else GroupCommit(runtime.engine)
     return app

@@ -2,7 +2,9 @@
 
 Each reservation is ``UPDATE … SET value = value + n RETURNING value`` in its *own* committed
 transaction, before any number is used. Concurrent reservations serialize on the counter row; a
-crash after the reservation only leaves a gap, never a reuse (FAULTS F21, F23).
+crash after the reservation only leaves a gap, never a reuse (FAULTS F21, F23). On PostgreSQL
+the chains of a worker batch share one :class:`DurableAllocator` per partner, which reserves for
+all of them at once: numbers a chain did not use (a duplicate, a rollback) are a gap.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Literal
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, case, select, update
 from sqlalchemy.engine import Connection
 
 from crossdock.gateway.store import schema as t
@@ -73,8 +75,32 @@ def reserve_many(engine: Engine, partner_id: int, counts: Mapping[ControlKind, i
     Returns:
         kind → the numbers, in order.
     """
+    wanted = {kind: count for kind, count in sorted(counts.items()) if count > 0}
     with engine.begin() as conn:
-        return reserve_many_in(conn, partner_id, counts)
+        if conn.dialect.name == "postgresql" and len(wanted) > 1:
+            return _reserve_locked_in_order(conn, partner_id, wanted)
+        return reserve_many_in(conn, partner_id, wanted)
+
+
+def _reserve_locked_in_order(conn: Connection, partner_id: int, wanted: Mapping[str, int]) -> dict[str, list[int]]:
+    """Every kind in ONE statement (PostgreSQL): the rows are locked in kind order first
+    (``ORDER BY kind FOR UPDATE``), so concurrent reservations never deadlock; a counter that
+    does not exist yet (first use) is then created and reserved on its own."""
+    counters = t.control_counters
+    locked = (select(counters.c.kind).where(counters.c.partner_id == partner_id, counters.c.kind.in_(list(wanted)))
+              .order_by(counters.c.kind).with_for_update().cte("locked"))
+    step = case({kind: count for kind, count in wanted.items()}, value=counters.c.kind, else_=0)
+    rows = conn.execute(
+        update(counters)
+        .where(counters.c.partner_id == partner_id, counters.c.kind == locked.c.kind)
+        .values(value=counters.c.value + step)
+        .returning(counters.c.kind, counters.c.value)
+    ).all()
+    reserved = {kind: _numbers(last, wanted[kind]) for kind, last in rows}
+    for kind in wanted:
+        if kind not in reserved:
+            reserved[kind] = reserve_in(conn, partner_id, kind, wanted[kind])  # type: ignore[arg-type]
+    return reserved
 
 
 def reserve_many_in(conn: Connection, partner_id: int, counts: Mapping[ControlKind, int]) -> dict[str, list[int]]:
@@ -99,10 +125,14 @@ class DurableAllocator:
     def __init__(self, reserve_fn: Callable[[Mapping[ControlKind, int]], dict[str, list[int]]]) -> None:
         self._reserve = reserve_fn
         self._pool: dict[str, list[int]] = {}
+        #: how many users of this size will come (a batch's chains share one allocator)
+        self.ahead = 1
 
     def prefetch(self, counts: Mapping[ControlKind, int]) -> None:
-        """Reserve ``counts[kind]`` more numbers of each kind ahead of use."""
-        wanted = {kind: count for kind, count in counts.items() if count > 0}
+        """Have ``counts[kind]`` numbers of each kind ready, reserving what the pool lacks (for
+        ``ahead`` users of this size at once, so the next ones find them in the pool)."""
+        wanted = {kind: count - len(self._pool.get(kind, ())) + count * (self.ahead - 1)
+                  for kind, count in counts.items() if count > len(self._pool.get(kind, ()))}
         if wanted:
             for kind, numbers in self._reserve(wanted).items():
                 self._pool.setdefault(kind, []).extend(numbers)

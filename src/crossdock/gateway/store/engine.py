@@ -17,9 +17,12 @@ from sqlalchemy import Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 
-__all__ = ["build_engine", "insert_ignore", "is_postgres"]
+__all__ = ["build_engine", "insert_ignore", "insert_or_skip", "is_postgres", "BULK_ROWS"]
 
 SQLITE_BUSY_TIMEOUT_S = 60
+#: from this many rows on, an insert that needs the new ids runs as executemany plus one SELECT
+#: rather than with RETURNING (see :func:`insert_or_skip`)
+BULK_ROWS = 64
 
 
 def build_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -75,6 +78,12 @@ def _insert_ignore_statement(dialect_name: str, table: Table, conflict: tuple[st
             .returning(table.c[conflict[0]]))
 
 
+@lru_cache(maxsize=64)
+def _insert_or_skip_statement(dialect_name: str, table: Table, conflict: tuple[str, ...]):
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=list(conflict))
+
+
 def is_postgres(conn: Connection | Engine) -> bool:
     return conn.dialect.name == "postgresql"
 
@@ -102,3 +111,14 @@ def insert_ignore(
     if not rows:
         return 0
     return len(conn.execute(statement, list(rows)).all())
+
+
+def insert_or_skip(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], conflict: Iterable[str]) -> None:
+    """:func:`insert_ignore` for many rows when nobody needs the count.
+
+    Without RETURNING the rows go through the driver's own executemany (one prepared statement,
+    pipelined) instead of multi-row VALUES pages, whose placeholders psycopg re-parses in Python
+    page by page: for thousands of rows that parsing cost more than the database.
+    """
+    if rows:
+        conn.execute(_insert_or_skip_statement(conn.dialect.name, table, tuple(conflict)), list(rows))

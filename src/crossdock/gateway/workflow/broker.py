@@ -5,11 +5,16 @@ system of record, so nothing is lost with the process); production uses a ``Redi
 broker is built here and set explicitly before the actor is declared (STYLE items 12, 22): there
 is no implicit default broker and nothing happens at import.
 
-The actor takes a work-item id and nothing else; dramatiq's own retries are off (``max_retries=0``)
-because retries, backoff and ``dead`` live in the database (see :mod:`.runner`).
+The actor takes work-item ids and nothing else (one id, or a list that :class:`Coalescer` gathered
+from dispatches close together; the worker claims them at once, see :func:`.runner.run_work`);
+dramatiq's own retries are off (``max_retries=0``) because retries, backoff and ``dead`` live in
+the database (see :mod:`.runner`).
 """
 
 from __future__ import annotations
+
+import threading
+from collections.abc import Callable
 
 import structlog
 import dramatiq
@@ -21,7 +26,7 @@ from crossdock.gateway.settings import Settings
 from crossdock.gateway.workflow.runner import run_work
 from crossdock.gateway.workflow.sweeper import Sweeper
 
-__all__ = ["build_broker", "bind_actor", "WorkerHost", "broker_probe", "ACTOR_NAME"]
+__all__ = ["build_broker", "bind_actor", "Coalescer", "WorkerHost", "broker_probe", "ACTOR_NAME"]
 
 log = structlog.get_logger("crossdock.worker")
 ACTOR_NAME = "crossdock.run_work"
@@ -48,19 +53,67 @@ def bind_actor(runtime: Runtime, broker: dramatiq.Broker) -> dramatiq.Actor:
     """Declare the actor on ``broker`` and point ``runtime.dispatch`` at it."""
     queue = runtime.settings.workflow.queue_name
 
-    def run_work_item(work_id: int) -> None:
+    def run_work_item(work_id: int | list[int]) -> None:
         run_work(runtime, work_id)
 
     actor = dramatiq.actor(run_work_item, broker=broker, actor_name=ACTOR_NAME, queue_name=queue)
 
-    def dispatch(work_id: int, delay_s: float = 0.0) -> None:
+    def send(work_id: int | list[int], delay_s: float = 0.0) -> None:
         try:
             actor.send_with_options(args=(work_id,), delay=int(delay_s * 1000) or None)
         except Exception:  # noqa: BLE001 - the row is durable; the sweeper redispatches it
             log.warning("enqueue failed; the sweeper will redispatch", work_id=work_id, exc_info=True)
 
+    coalescer = Coalescer(send, runtime.settings.workflow.batch_size)
+
+    def dispatch(work_id: int, delay_s: float = 0.0) -> None:
+        if delay_s > 0:
+            send(work_id, delay_s)
+        else:
+            coalescer.add(work_id)
+
     runtime.dispatch = dispatch
     return actor
+
+
+class Coalescer:
+    """Enqueues dispatched work ids from a background thread, several per queue message.
+
+    ``add`` only appends to a list, so a request thread never waits for the broker; the thread
+    sends whatever piled up meanwhile as messages of at most ``batch_size`` ids (one id when
+    traffic is light, bigger batches under load) and ends after a second without work. An id
+    lost with the process before it was sent is redispatched by the sweeper, exactly like a
+    failed enqueue (its row is committed before it is dispatched).
+    """
+
+    IDLE_S = 1.0
+
+    def __init__(self, send: Callable[[list[int]], None], batch_size: int) -> None:
+        self._send = send
+        self._batch_size = max(1, batch_size)
+        self._cond = threading.Condition()
+        self._pending: list[int] = []
+        self._running = False
+
+    def add(self, work_id: int) -> None:
+        with self._cond:
+            self._pending.append(work_id)
+            if not self._running:
+                self._running = True
+                threading.Thread(target=self._run, name="crossdock-dispatch", daemon=True).start()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if not self._pending:
+                    self._cond.wait(self.IDLE_S)
+                if not self._pending:
+                    self._running = False
+                    return
+                ids, self._pending = self._pending, []
+            for start in range(0, len(ids), self._batch_size):
+                self._send(ids[start:start + self._batch_size])
 
 
 def broker_probe(broker: dramatiq.Broker):

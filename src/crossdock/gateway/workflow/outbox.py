@@ -19,10 +19,12 @@ A work item is one stage of one message. Its life::
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from crossdock.gateway.store import schema as t
@@ -32,6 +34,7 @@ __all__ = [
     "LeaseLost",
     "add_work",
     "claim",
+    "claim_many",
     "fence",
     "release_for_retry",
     "mark_terminal",
@@ -125,20 +128,69 @@ def claim(engine: Engine, work_id: int, *, now: float, lease_s: float) -> WorkCl
     return None if row is None else WorkClaim(*row)
 
 
+def claim_many(engine: Engine, work_ids: Sequence[int], *, now: float, lease_s: float, fill_to: int = 0,
+               stages: Sequence[str] = ()) -> list[WorkClaim]:
+    """:func:`claim` for several items in one committed transaction: each is claimed or skipped.
+
+    With ``fill_to``, when one of ``work_ids`` is claimed, other due ``pending`` items of
+    ``stages`` (oldest first) are claimed too, up to ``fill_to`` items in all: a worker that falls
+    behind takes bigger batches, and the queue messages of the items it took skip them later.
+    On PostgreSQL candidates are locked ``FOR UPDATE SKIP LOCKED``: an item another worker is
+    claiming right now is left to it (claim or skip; never wait, never deadlock).
+
+    Returns:
+        The items this call claimed: those of ``work_ids`` first, in that order.
+    """
+    items = t.work_items
+    wanted = list(dict.fromkeys(work_ids))
+    due = and_(items.c.state == "pending", items.c.available_at <= now)
+    claimable = or_(due, and_(items.c.state == "running", items.c.lease_until < now))
+    with engine.begin() as conn:
+        skip_locked = conn.dialect.name == "postgresql"
+        ids = _lock(conn, select(items.c.id).where(items.c.id.in_(sorted(wanted)), claimable), skip_locked)
+        room = fill_to - len(ids)
+        if ids and room > 0 and stages:
+            ids += _lock(conn, select(items.c.id).where(due, items.c.stage.in_(stages), items.c.id.not_in(wanted))
+                         .order_by(items.c.id).limit(room), skip_locked)
+        if not ids:
+            return []
+        rows = conn.execute(
+            update(items)
+            .where(items.c.id.in_(ids))
+            .values(state="running", attempts=items.c.attempts + 1, lease_until=now + lease_s,
+                    updated_at=_utc(now))
+            .returning(items.c.id, items.c.message_id, items.c.stage, items.c.attempts, items.c.generation)
+        ).all()
+    claimed = {row[0]: WorkClaim(*row) for row in rows}
+    first = [claimed.pop(work_id) for work_id in wanted if work_id in claimed]
+    return first + sorted(claimed.values(), key=lambda work: work.id)
+
+
+def _lock(conn: Connection, query, skip_locked: bool) -> list[int]:
+    if skip_locked:
+        query = query.with_for_update(skip_locked=True)
+    return list(conn.execute(query).scalars())
+
+
 def fence(conn: Connection, work: WorkClaim, *, now: float) -> None:
     """Mark the item done inside the stage's transaction, if the claim is still ours.
 
     Raises:
         LeaseLost: another worker re-claimed the item; the caller must roll back.
     """
-    items = t.work_items
-    result = conn.execute(
-        update(items)
-        .where(items.c.id == work.id, items.c.state == "running", items.c.attempts == work.attempts)
-        .values(state="done", lease_until=None, updated_at=_utc(now), last_error_code=None, last_error=None)
-    )
+    result = conn.execute(_fence_statement(), {"w_id": work.id, "w_attempts": work.attempts, "w_at": _utc(now)})
     if result.rowcount != 1:
         raise LeaseLost(f"work item {work.id} was re-claimed")
+
+
+@cache
+def _fence_statement():
+    items = t.work_items
+    return (update(items)
+            .where(items.c.id == bindparam("w_id"), items.c.state == "running",
+                   items.c.attempts == bindparam("w_attempts"))
+            .values(state="done", lease_until=None, updated_at=bindparam("w_at", type_=items.c.updated_at.type),
+                    last_error_code=None, last_error=None))
 
 
 def backoff_delay(attempt: int, base_s: float, cap_s: float, rng: random.Random | None = None) -> float:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,7 +52,7 @@ from crossdock.gateway.workflow.outbox import (
     add_events,
     add_work,
     backoff_delay,
-    claim,
+    claim_many,
     fence,
     mark_terminal,
     release_for_retry,
@@ -65,11 +66,13 @@ from crossdock.gateway.workflow.stages import (
 )
 from crossdock.schemas.errors import CrossdockError, InputRejected
 
-__all__ = ["run_work", "run_claimed"]
+__all__ = ["run_work", "run_batch", "run_claimed"]
 
 log = structlog.get_logger("crossdock.workflow")
 #: stages that read the X12 of an inbound message anyway (so its control numbers are known to log)
 _READS_X12 = frozenset({"parse", "acknowledge", "map"})
+#: stages a batch may take on its own: no I/O outside the transaction
+_BATCHED_STAGES = tuple(name for name, stage in STAGES.items() if stage.pre is None)
 #: control numbers bound to a log line at most (a batch of sets is summarised by a count)
 _MAX_LOGGED_NUMBERS = 5
 
@@ -100,12 +103,63 @@ class _Chain:
                             "at": datetime.fromtimestamp(self.now, UTC)})
 
 
-def run_work(runtime: Runtime, work_id: int) -> None:
-    """Claim ``work_id`` (or skip it) and run its chain, and any chain that follows it."""
+def run_work(runtime: Runtime, work_id: int | Sequence[int]) -> None:
+    """Claim ``work_id`` (or each of several ids), skipping what is taken, and run the chains.
+
+    The claim also takes other due items, up to ``workflow.batch_size`` in all, when the work
+    queue has a backlog; several claimed items run as one batch (:func:`run_batch`), one alone.
+    """
     settings = runtime.settings.workflow
-    work = claim(runtime.engine, work_id, now=runtime.clock(), lease_s=settings.lease_s)
-    while work is not None:
-        work = run_claimed(runtime, work)
+    ids = [work_id] if isinstance(work_id, int) else list(work_id)
+    claims = claim_many(runtime.engine, ids, now=runtime.clock(), lease_s=settings.lease_s,
+                        fill_to=settings.batch_size, stages=_BATCHED_STAGES)
+    alone = claims if len(claims) < 2 else run_batch(runtime, claims)
+    for work in alone:
+        while work is not None:
+            work = run_claimed(runtime, work)
+
+
+def run_batch(runtime: Runtime, claims: Sequence[WorkClaim]) -> list[WorkClaim]:
+    """Run the chains of several claimed items in ONE transaction, each in a savepoint.
+
+    One commit (and one fsync) serves the batch, and registry lookups are shared by its chains.
+    Every chain is still fenced by its own claim, so exactly-once is unchanged: a kill before
+    the commit loses the whole batch (the leases expire, the sweeper redispatches), a kill after
+    it finds the items ``done``. A chain that raises is rolled back to its savepoint and handed
+    back, with its claim, to run alone (:func:`run_claimed` records the failure as usual); so is
+    a stage that needs I/O first (``pre``), and every item when the commit itself fails.
+
+    Returns:
+        Claims the caller runs alone, one by one.
+    """
+    alone: list[WorkClaim] = []
+    done: list[_Chain] = []
+    lookups: dict[Any, Any] = {}
+    try:
+        with runtime.engine.begin() as conn:
+            for index, work in enumerate(claims):
+                if STAGES[work.stage].pre is not None:
+                    alone.append(work)
+                    continue
+                chain = _Chain(work, runtime.clock())
+                savepoint = conn.begin_nested()
+                try:
+                    following = _run_chain(runtime, conn, chain, None, lookups=lookups, ahead=len(claims) - index)
+                except Exception:  # noqa: BLE001 - rerun alone, where failures are classified
+                    savepoint.rollback()
+                    alone.append(work)
+                    continue
+                savepoint.commit()
+                done.append(chain)
+                if following is not None:
+                    alone.append(following)
+    except Exception:  # noqa: BLE001 - nothing of the batch exists; our claims still stand
+        log.warning("batch commit failed; running its items one by one", items=len(claims), exc_info=True)
+        return list(claims)
+    for chain in done:
+        _after_commit(runtime, chain)
+    log.debug("batch done", items=len(claims), alone=len(alone))
+    return alone
 
 
 def run_claimed(runtime: Runtime, work: WorkClaim) -> WorkClaim | None:
@@ -127,6 +181,13 @@ def run_claimed(runtime: Runtime, work: WorkClaim) -> WorkClaim | None:
     except Exception as exc:  # noqa: BLE001 - the one edge where stage errors are classified
         _record_failure(runtime, work, exc, (time.perf_counter() - started) * 1000, bound)
         return None
+    _after_commit(runtime, chain)
+    bound.debug("chain done", stages=len(chain.events), ms=round((time.perf_counter() - started) * 1000, 1))
+    return following
+
+
+def _after_commit(runtime: Runtime, chain: _Chain) -> None:
+    """Dispatch what a committed chain created or put back for a retry."""
     for work_id in chain.spawned:
         runtime.dispatch(work_id)
     if chain.retry is not None:
@@ -134,8 +195,6 @@ def run_claimed(runtime: Runtime, work: WorkClaim) -> WorkClaim | None:
         runtime.dispatch(retried.id, delay)
     for event in chain.events:
         _pause(runtime, f"{event['stage']}:after_commit")
-    bound.debug("chain done", stages=len(chain.events), ms=round((time.perf_counter() - started) * 1000, 1))
-    return following
 
 
 def _keep_prefix(runtime: Runtime, work: WorkClaim, failed: _StageFailed) -> None:
@@ -159,10 +218,13 @@ def _keep_prefix(runtime: Runtime, work: WorkClaim, failed: _StageFailed) -> Non
 
 
 def _run_chain(runtime: Runtime, conn: Connection, chain: _Chain, pre: Any, *,
-               stop_at: str | None = None) -> WorkClaim | None:
+               stop_at: str | None = None, lookups: dict[Any, Any] | None = None,
+               ahead: int = 1) -> WorkClaim | None:
     """Inside the transaction: run stages until the chain ends; events, fence, next item.
 
     With ``stop_at``, stop before that stage and leave a claimed item for it in ``chain.failed``.
+    ``lookups`` shares registry reads (and, on PostgreSQL, control-number reservations) with the
+    other chains of the transaction (a batch); ``ahead`` chains, this one included, are to come.
     """
     work, now = chain.work, chain.now
     lease_s = runtime.settings.workflow.lease_s
@@ -179,7 +241,8 @@ def _run_chain(runtime: Runtime, conn: Connection, chain: _Chain, pre: Any, *,
                 chain.failed = claimed
                 return None
             return claimed
-        ctx = StageContext(runtime, conn, work, message, now, pre if first else None, memo=memo)
+        ctx = StageContext(runtime, conn, work, message, now, pre if first else None, memo=memo, lookups=lookups,
+                           ahead=ahead)
         began = time.perf_counter()
         with bind_message(work.message_id, stage=name, **_log_ids(ctx, name)):
             try:

@@ -30,7 +30,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from types import SimpleNamespace
 from typing import Any
 
@@ -54,7 +54,7 @@ from crossdock.gateway.runtime import Runtime
 from crossdock.gateway.security_events import record_security_event
 from crossdock.gateway.store import schema as t
 from crossdock.gateway.store.counters import DurableAllocator, reserve_many, reserve_many_in
-from crossdock.gateway.store.engine import insert_ignore, is_postgres
+from crossdock.gateway.store.engine import BULK_ROWS, insert_ignore, insert_or_skip, is_postgres
 from crossdock.gateway.workflow.dedupe import claim_key, claim_keys
 from crossdock.gateway.workflow.outbox import WorkClaim, add_work
 from crossdock.schemas.errors import PartnerUnknown, has_errors
@@ -83,6 +83,9 @@ _ACCEPTED_SETS = ("A", "E")
 #: interchange statuses whose sets are not processed
 _SKIPPED = ("partner_unknown", "sender_mismatch", "receiver_unknown", "duplicate")
 TA1_RECEIVER_UNKNOWN = "008"
+#: memo keys of registry reads (no stage writes these tables), safe to share between the chains
+#: of one transaction
+SHARED_LOOKUPS = frozenset({"partner", "agreement", "partner_code", "identity"})
 
 
 class SenderMismatch(PartnerUnknown):
@@ -167,6 +170,12 @@ class StageContext:
     memo: dict[Any, Any] = field(default_factory=dict)
     #: work items created by the stage for other messages, dispatched after commit
     spawned: list[int] = field(default_factory=list)
+    #: registry lookups (partners, agreements, identities) shared by the chains of one
+    #: transaction (a batch); None keeps them in :attr:`memo`
+    lookups: dict[Any, Any] | None = None
+    #: chains of the transaction still to run, this one included: on PostgreSQL the chains of a
+    #: batch share one reservation of control numbers per partner, sized for all of them
+    ahead: int = 1
 
     @property
     def at(self) -> datetime:
@@ -177,10 +186,11 @@ class StageContext:
         return self.memo.get("state")
 
     def remember(self, key: tuple, compute: Callable[[], Any]) -> Any:
-        """``compute()`` once per chain for ``key``."""
-        if key not in self.memo:
-            self.memo[key] = compute()
-        return self.memo[key]
+        """``compute()`` once per chain for ``key`` (once per transaction for registry lookups)."""
+        store = self.lookups if self.lookups is not None and key[0] in SHARED_LOOKUPS else self.memo
+        if key not in store:
+            store[key] = compute()
+        return store[key]
 
     def update_message(self, status: str, *, code: str | None = None, reason: str | None = None,
                        **extra: Any) -> None:
@@ -243,7 +253,17 @@ class StageContext:
         """Durable control numbers: own committed transaction on PostgreSQL, the stage's on SQLite."""
         if is_postgres(self.conn):
             engine = self.runtime.engine
-            return DurableAllocator(lambda counts: reserve_many(engine, partner_id, counts))
+            if self.lookups is None:
+                return DurableAllocator(lambda counts: reserve_many(engine, partner_id, counts))
+            # Shared by the batch: its numbers are committed already, so a chain rolled back to
+            # its savepoint only leaves a gap. (Not on SQLite: there the reservation is part of
+            # the transaction and would roll back under numbers still in the pool.)
+            shared = self.lookups.get(("allocator", partner_id))
+            if shared is None:
+                shared = self.lookups[("allocator", partner_id)] = DurableAllocator(
+                    lambda counts: reserve_many(engine, partner_id, counts))
+            shared.ahead = self.ahead
+            return shared
         conn = self.conn
         return DurableAllocator(lambda counts: reserve_many_in(conn, partner_id, counts))
 
@@ -283,8 +303,16 @@ def load_message(conn: Connection, message_id: str) -> SimpleNamespace:
 
 def set_message_status(conn: Connection, message_id: str, status: str, *, at: datetime,
                        code: str | None = None, reason: str | None = None, **extra: Any) -> None:
-    conn.execute(update(t.messages).where(t.messages.c.id == message_id)
-                 .values(status=status, error_code=code, error_reason=reason, updated_at=at, **extra))
+    values = {"status": status, "error_code": code, "error_reason": reason, "updated_at": at, **extra}
+    conn.execute(_status_update(tuple(sorted(extra))), {"m_id": message_id, **{f"v_{k}": v for k, v in values.items()}})
+
+
+@lru_cache(maxsize=32)
+def _status_update(extra: tuple[str, ...]):
+    # Built once per set of columns: building an UPDATE costs more than running it.
+    columns = ("status", "error_code", "error_reason", "updated_at", *extra)
+    return (update(t.messages).where(t.messages.c.id == bindparam("m_id"))
+            .values({name: bindparam(f"v_{name}", type_=t.messages.c[name].type) for name in columns}))
 
 
 def _first_set_type(view: pipeline.InterchangeView, sets: Iterable[pipeline.SetView]) -> str:
@@ -366,11 +394,11 @@ def parse(ctx: StageContext) -> StageResult:
                 row.update(status="duplicate", duplicate_of=content_dup)
         for row in set_rows:
             row["status"] = "D"
-    insert_ignore(conn, t.interchanges, rows, ("message_id", "position"))
+    insert_or_skip(conn, t.interchanges, rows, ("message_id", "position"))
     if group_rows:
-        insert_ignore(conn, t.groups, group_rows, ("message_id", "interchange_position", "position"))
+        insert_or_skip(conn, t.groups, group_rows, ("message_id", "interchange_position", "position"))
     if set_rows:
-        insert_ignore(conn, t.transaction_sets, set_rows, ("message_id", "position"))
+        insert_or_skip(conn, t.transaction_sets, set_rows, ("message_id", "position"))
     all_dup = content_dup is not None or all(r["status"] == "duplicate" for r in rows)
     unknown = all(r["status"] == "receiver_unknown" for r in rows)
     fresh = message.status == "received"
@@ -658,7 +686,12 @@ def _store_documents(ctx: StageContext, mapped: list[pipeline.MappedDocument], o
                                                t.documents.c.position == row["position"])
                      .values(**{k: v for k, v in row.items() if k not in ("message_id", "position", "created_at")}))
     ids: dict[int, int] = {}
-    if fresh:
+    if len(fresh) >= BULK_ROWS:
+        # executemany and one SELECT: cheaper than RETURNING pages for thousands of rows
+        conn.execute(t.documents.insert(), fresh)
+        ids = dict(conn.execute(select(t.documents.c.position, t.documents.c.id)
+                                .where(t.documents.c.message_id == ctx.message.id)).all())
+    elif fresh:
         ids = dict(conn.execute(t.documents.insert().returning(t.documents.c.position, t.documents.c.id,
                                                                sort_by_parameter_order=True), fresh).all())
     if retried:
@@ -667,7 +700,7 @@ def _store_documents(ctx: StageContext, mapped: list[pipeline.MappedDocument], o
             t.documents.c.position.in_([r["position"] for r in retried]))).all())
     key_rows = [{"document_id": ids[d.position], "name": name, "value": value} for d in mapped for name, value in d.keys]
     if key_rows:
-        insert_ignore(conn, t.document_keys, key_rows, ("document_id", "name", "value"))
+        insert_or_skip(conn, t.document_keys, key_rows, ("document_id", "name", "value"))
     if ctx.state is not None:
         keys = {d.position: d.keys for d in mapped}
         ctx.state.documents.extend(
@@ -765,7 +798,7 @@ def _link(conn: Connection, documents: list[AppliedDocument]) -> int:
         rows.extend({"from_document_id": document.id, "to_document_id": target, "relation": relation}
                     for target in sorted(targets))
     if rows:
-        insert_ignore(conn, t.document_links, rows, ("from_document_id", "to_document_id"))
+        insert_or_skip(conn, t.document_links, rows, ("from_document_id", "to_document_id"))
     return len(rows)
 
 
