@@ -2,14 +2,17 @@
 
 The server is the real app (embedded mode: SQLite, in-process workers) served by uvicorn on a
 free port in a thread; an ops user is created through the identity service and logs in through
-the ``/login`` page. Screenshots of the overview, a search and a detail page are written to
-``docs/screenshots/`` for the README.
+the ``/login`` page. Screenshots of the overview, a search and a detail page are taken; they are
+written to ``docs/screenshots/`` for the README when ``CROSSDOCK_UPDATE_SCREENSHOTS=1`` (so a
+plain test run leaves the tree clean), else to a temporary folder.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import socket
+import tempfile
 import threading
 import time
 from datetime import UTC, datetime
@@ -115,8 +118,9 @@ def _traffic(hub, base: str) -> dict[str, str]:
 
 
 def _shot(page, name: str) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / name
+    folder = SCREENSHOTS if os.environ.get("CROSSDOCK_UPDATE_SCREENSHOTS") == "1" else Path(tempfile.gettempdir()) / "crossdock-screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
     page.screenshot(path=str(path), full_page=True)
     return path
 
