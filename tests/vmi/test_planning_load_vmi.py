@@ -168,3 +168,63 @@ def test_a_run_split_over_processes_plans_every_row(request) -> None:
         assert whipped > 0  # every item's locations were in one process
     finally:
         database.close()  # drops the database
+
+
+def _stored(engine) -> tuple[list, dict[int, dict]]:
+    pr = t.inv_proposals
+    with engine.connect() as conn:
+        rows = conn.execute(select(t.inv_item_locations).order_by(t.inv_item_locations.c.id)).all()
+        proposals = {p.item_location_id: p._asdict() for p in conn.execute(select(pr).where(pr.c.state == "open"))}
+    return rows, proposals
+
+
+@pytest.mark.parametrize("chunk_size", [7, 1000])
+def test_a_run_stores_what_the_engine_plans(engine, chunk_size: int) -> None:
+    """Positions and proposals as written (many chunks in flight, or one chunk whose proposals go
+    through COPY on PostgreSQL) equal the engine's plans; a second run on the same day adds nothing."""
+    _seed(engine, 800)
+    now = datetime(2026, 3, 15, 6, 30, tzinfo=UTC)
+    report = run_planning(engine, TODAY, reason="manual", chunk_size=chunk_size, now=now, bullwhip=True)
+    rows, proposals = _stored(engine)
+    with engine.connect() as conn:
+        plans = [plan_item(i, TODAY) for i in load_inputs(conn, rows, TODAY)]
+    expected = {r.id: p.proposal for r, p in zip(rows, plans) if p.proposal is not None and r.method is not None}
+    assert report.item_locations == 800 and report.positions_written == 800
+    assert report.proposals == report.proposals_new == len(proposals) == len(expected) > 200
+    for row, plan in zip(rows, plans):
+        want = position_row(row.id, plan, row.method is not None, TODAY)
+        assert {c: getattr(row, c) for c in POSITION_COLUMNS} == {c: want[c] for c in POSITION_COLUMNS}, row.id
+    for il_id, p in expected.items():
+        got = proposals[il_id]
+        assert (got["quantity"], got["needed_by"], got["order_by"], got["expedite"], got["flags"]) == (
+            p.quantity, p.needed_by, p.order_by, p.expedite, ",".join(sorted(f.value for f in p.flags))), il_id
+        assert got["reasons"] == [{"code": r.code.value, "date": r.date.isoformat()} for r in p.reasons]
+        assert (got["projected_balance"], got["trigger_level"], got["target_level"]) == (
+            round(p.projected_balance, 4), round(p.trigger, 4), round(p.target, 4))
+        assert got["created_at"] == now and got["supplier_id"] == rows[0].supplier_id
+    again = run_planning(engine, TODAY, reason="manual", chunk_size=chunk_size, now=now)
+    assert again.positions_written == again.proposals_new == again.superseded == 0
+    assert _stored(engine)[1] == proposals
+
+
+def test_a_failed_write_stops_the_run_and_keeps_earlier_chunks(engine, monkeypatch) -> None:
+    """A chunk whose writes fail is rolled back, the run raises, and no later chunk is committed
+    (on PostgreSQL the next chunk is already read and planned while the failing one is written)."""
+    from crossdock.gateway.inventory import planning
+
+    _seed(engine, 40)
+    calls = []
+    real = planning._reconcile_proposals
+
+    def failing(conn, rows, *args):
+        calls.append(len(rows))
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return real(conn, rows, *args)
+
+    monkeypatch.setattr(planning, "_reconcile_proposals", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        run_planning(engine, TODAY, reason="manual", chunk_size=10)
+    rows, _proposals = _stored(engine)
+    planned = [r.id for r in rows if r.planned_on == TODAY]
+    assert len(calls) == 2 and len(planned) == 10  # the first chunk only

@@ -108,6 +108,33 @@ class ItemLocationInput:
         if foreign:
             raise MovementInvalid(f"{len(foreign)} movement(s) of another item-location", foreign)
 
+    @classmethod
+    def loaded(cls, key: ItemLocationKey, policy: ReplenishmentPolicy, movements: tuple[Movement, ...],
+               forecast: tuple[ForecastBucket, ...], reported_periods: tuple[Period, ...],
+               supplier_id: str | None) -> ItemLocationInput:
+        """An input assembled by the store from rows it selected by item-location.
+
+        Skips ``__post_init__``: the caller passes an :class:`ItemLocationKey` and tuples, and every
+        movement was built with that same key, so there is nothing to convert or check (a planning
+        run builds one input per item-location).
+
+        Returns:
+            The input, equal to one built by ``__init__`` from the same values.
+        """
+        item = object.__new__(cls)
+        _set_input_key(item, key)
+        _set_input_policy(item, policy)
+        _set_input_movements(item, movements)
+        _set_input_forecast(item, forecast)
+        _set_input_periods(item, reported_periods)
+        _set_input_supplier(item, supplier_id)
+        return item
+
+
+(_set_input_key, _set_input_policy, _set_input_movements, _set_input_forecast, _set_input_periods,
+ _set_input_supplier) = (ItemLocationInput.__dict__[name].__set__ for name in (
+    "key", "policy", "movements", "forecast", "reported_periods", "supplier_id"))
+
 
 class ReasonCode(StrEnum):
     BELOW_MIN = "BELOW_MIN"
