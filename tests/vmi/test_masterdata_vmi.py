@@ -79,6 +79,13 @@ def test_cli_import_saves_or_reports(tmp_path: Path, monkeypatch, capsys) -> Non
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(t.inv_item_locations)).scalar_one() == 4
         assert conn.execute(select(func.count()).select_from(t.inv_items)).scalar_one() == 3
+    # then plan them: --processes splits a run on PostgreSQL; SQLite plans in this process
+    assert main(["replenish", "--supplier", "globex", "--date", "2026-03-02", "--processes", "2"]) == 0
+    assert "planned 3 item-location(s) for 2026-03-02" in capsys.readouterr().out
+    assert main(["replenish", "--supplier", "nobody"]) == 1
+    with pytest.raises(SystemExit) as usage:
+        main(["replenish", "--processes", "0"])
+    assert usage.value.code == 2
     monkeypatch.delenv("CROSSDOCK_DATABASE_URL")
 
 

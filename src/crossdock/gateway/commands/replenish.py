@@ -1,4 +1,4 @@
-"""``crossdock replenish [--supplier CODE] [--date YYYY-MM-DD]``: plan now, in this process.
+"""``crossdock replenish [--supplier CODE] [--date YYYY-MM-DD] [--processes N]``: plan now.
 
 Runs the planning of one supplier (or of every supplier) against the configured database:
 positions, proposals and the bullwhip indicator are stored; prints counts and timings. The
@@ -18,7 +18,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("replenish", help="run the replenishment planning now")
     parser.add_argument("--supplier", help="partner code of the supplier (default: every supplier)")
     parser.add_argument("--date", type=date.fromisoformat, help="planning date (default: today, UTC)")
+    parser.add_argument("--processes", type=_positive, help="split each supplier's run over this many processes "
+                        "(PostgreSQL; default: CROSSDOCK_INVENTORY__RUN_PROCESSES, 1)")
     parser.set_defaults(handler=_replenish)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def _replenish(args: argparse.Namespace) -> int:
@@ -43,7 +52,8 @@ def _replenish(args: argparse.Namespace) -> int:
                 return 1
         today = args.date or datetime.now(UTC).date()
         report = run_planning(engine, today, supplier_id=supplier_id, reason="manual",
-                              chunk_size=settings.inventory.chunk_size)
+                              chunk_size=settings.inventory.chunk_size,
+                              processes=args.processes or settings.inventory.run_processes)
     finally:
         engine.dispose()
     print(f"planned {report.item_locations} item-location(s) for {today}: {report.proposals} proposal(s) "

@@ -313,7 +313,8 @@ class Planner:
             supplier, requested_at, reason = claim
             today = datetime.fromtimestamp(now, UTC).date()
             report = run_planning(self.runtime.engine, today, supplier_id=supplier, reason=reason,
-                                  chunk_size=self.settings.chunk_size, now=datetime.fromtimestamp(now, UTC))
+                                  chunk_size=self.settings.chunk_size, now=datetime.fromtimestamp(now, UTC),
+                                  processes=self.settings.run_processes)
             self._release(supplier, requested_at)
             log.info("planning run", supplier_id=supplier, reason=reason, item_locations=report.item_locations,
                      proposals=report.proposals, new=report.proposals_new, duration_s=round(report.duration_s, 3))
