@@ -9,12 +9,11 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, event, select, text
+from sqlalchemy import event, select
 
 from crossdock.gateway.effects import OrderRecords
 from crossdock.gateway.hub import Hub, open_hub
@@ -28,6 +27,7 @@ from crossdock.gateway.workflow.outbox import claim_many
 from crossdock.gateway.workflow.runner import run_work
 
 from gwhelpers import add_partners, fast_settings, interchange, po_set, stages
+from pgscratch import scratch_database
 
 CHAIN = ["ingest", "parse", "acknowledge", "map", "apply", "route"]
 
@@ -41,21 +41,13 @@ def hub(request, tmp_path: Path) -> Iterator[Hub]:
         yield hub
         hub.stop()
         return
-    postgres_url = request.getfixturevalue("postgres_url")
-    name = f"crossdock_batch_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
-    hub = open_hub(fast_settings(tmp_path, database_url=url, workflow={"batch_size": 8}), workers=False,
-                   effects=_Exploding())
-    upgrade(hub.runtime.engine)
-    add_partners(hub, tmp_path / "outbox")
-    yield hub
-    hub.stop()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database(request.getfixturevalue("postgres_url"), "crossdock_batch") as url:
+        hub = open_hub(fast_settings(tmp_path, database_url=url, workflow={"batch_size": 8}), workers=False,
+                       effects=_Exploding())
+        upgrade(hub.runtime.engine)
+        add_partners(hub, tmp_path / "outbox")
+        yield hub
+        hub.stop()
 
 
 class _Exploding(OrderRecords):

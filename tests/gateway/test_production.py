@@ -24,12 +24,13 @@ import httpx
 import pytest
 import redis
 from gwhelpers import EXAMPLES, KEYS, add_partners, count, interchange, po_set, stages, wait_final, wait_outbound
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from crossdock.gateway.partners import partner_by_code
 from crossdock.gateway.store import schema as t
 from crossdock.gateway.store.counters import reserve, reserve_many
 from crossdock.gateway.store.engine import build_engine
+from pgscratch import scratch_database
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -39,38 +40,31 @@ CROSSDOCK = [sys.executable, "-m", "crossdock.gateway.cli"]
 @pytest.fixture(scope="module")
 def services(postgres_url: str, redis_url: str, tmp_path_factory):
     """A fresh database (migrated by ``crossdock db upgrade``), a Redis namespace and the env."""
-    name = f"crossdock_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
-    namespace = f"crossdock-test-{uuid.uuid4().hex[:8]}"
-    root = tmp_path_factory.mktemp("production")
-    env = {**os.environ, "CROSSDOCK_DATABASE_URL": url, "CROSSDOCK_REDIS_URL": redis_url,
-           "CROSSDOCK_REDIS_NAMESPACE": namespace, "CROSSDOCK_VAR_DIR": str(root / "var"),
-           "CROSSDOCK_WORKFLOW__LEASE_S": "3", "CROSSDOCK_WORKFLOW__REDISPATCH_AFTER_S": "3",
-           "CROSSDOCK_WORKFLOW__SWEEP_INTERVAL_S": "0.3", "CROSSDOCK_WORKFLOW__BACKOFF_BASE_S": "0.05",
-           "CROSSDOCK_WORKFLOW__BACKOFF_CAP_S": "0.2", "CROSSDOCK_WORKFLOW__WORKER_THREADS": "4",
-           "CROSSDOCK_LOG_LEVEL": "WARNING"}
-    subprocess.run([*CROSSDOCK, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=60)
-    engine = build_engine(url)
-    add_partners(engine, root / "outbox")
-    port = _free_port()
-    api = subprocess.Popen([*CROSSDOCK, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                           stderr=open(root / "api.log", "wb"))
-    base = f"http://127.0.0.1:{port}"
-    _wait_http(f"{base}/readyz")
-    state = {"engine": engine, "env": env, "base": base, "root": root, "namespace": namespace,
-             "redis": redis.Redis.from_url(redis_url)}
-    yield state
-    api.terminate()
-    api.wait(timeout=10)
-    engine.dispose()
-    for key in state["redis"].scan_iter(f"{namespace}*"):
-        state["redis"].delete(key)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database(postgres_url, "crossdock") as url:
+        namespace = f"crossdock-test-{uuid.uuid4().hex[:8]}"
+        root = tmp_path_factory.mktemp("production")
+        env = {**os.environ, "CROSSDOCK_DATABASE_URL": url, "CROSSDOCK_REDIS_URL": redis_url,
+               "CROSSDOCK_REDIS_NAMESPACE": namespace, "CROSSDOCK_VAR_DIR": str(root / "var"),
+               "CROSSDOCK_WORKFLOW__LEASE_S": "3", "CROSSDOCK_WORKFLOW__REDISPATCH_AFTER_S": "3",
+               "CROSSDOCK_WORKFLOW__SWEEP_INTERVAL_S": "0.3", "CROSSDOCK_WORKFLOW__BACKOFF_BASE_S": "0.05",
+               "CROSSDOCK_WORKFLOW__BACKOFF_CAP_S": "0.2", "CROSSDOCK_WORKFLOW__WORKER_THREADS": "4",
+               "CROSSDOCK_LOG_LEVEL": "WARNING"}
+        subprocess.run([*CROSSDOCK, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=60)
+        engine = build_engine(url)
+        add_partners(engine, root / "outbox")
+        port = _free_port()
+        api = subprocess.Popen([*CROSSDOCK, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                               stderr=open(root / "api.log", "wb"))
+        base = f"http://127.0.0.1:{port}"
+        _wait_http(f"{base}/readyz")
+        state = {"engine": engine, "env": env, "base": base, "root": root, "namespace": namespace,
+                 "redis": redis.Redis.from_url(redis_url)}
+        yield state
+        api.terminate()
+        api.wait(timeout=10)
+        engine.dispose()
+        for key in state["redis"].scan_iter(f"{namespace}*"):
+            state["redis"].delete(key)
 
 
 def _free_port() -> int:

@@ -15,17 +15,17 @@ in the request). A write to the victim's proposal must leave it open.
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass
 
 import pytest
 from idhelpers import (ISA, KEYS, NAMES, VMI_ITEMS, api, fast_settings, interchange, login, proposal_state, seed,
                        seed_inventory, wait_final)
 from litestar.testing import TestClient
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from crossdock.gateway.hub import open_hub
 from crossdock.gateway.store import schema as t
+from pgscratch import scratch_database
 
 pytestmark = pytest.mark.services
 
@@ -105,23 +105,17 @@ MARKERS = ("po", "name", "isa", "msg", "ack", "key", "item", "description", "ven
 @pytest.fixture(scope="module")
 def world(postgres_url: str, tmp_path_factory):
     """One fresh PostgreSQL database; acme and globex each with an 850 processed and acknowledged."""
-    name = f"crossdock_identity_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    root = tmp_path_factory.mktemp("isolation")
-    settings = fast_settings(root, database_url=postgres_url.rsplit("/", 1)[0] + f"/{name}")
-    hub = open_hub(settings, workers=True, migrate=True)
-    key_ids = seed(hub.runtime.engine, settings, root / "outbox")
-    proposals = seed_inventory(hub.runtime.engine)
-    try:
-        with TestClient(app=hub.app()) as client:
-            yield _exchange(client, hub, key_ids, proposals)
-    finally:
-        hub.runtime.engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(postgres_url, "crossdock_identity") as url:
+        root = tmp_path_factory.mktemp("isolation")
+        settings = fast_settings(root, database_url=url)
+        hub = open_hub(settings, workers=True, migrate=True)
+        key_ids = seed(hub.runtime.engine, settings, root / "outbox")
+        proposals = seed_inventory(hub.runtime.engine)
+        try:
+            with TestClient(app=hub.app()) as client:
+                yield _exchange(client, hub, key_ids, proposals)
+        finally:
+            hub.runtime.engine.dispose()
 
 
 def _exchange(client, hub, key_ids, proposals) -> dict:

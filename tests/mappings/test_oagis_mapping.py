@@ -89,7 +89,7 @@ def test_every_table_checks_against_the_canonical_model() -> None:
 def test_a_purchase_order_maps_header_parties_and_lines() -> None:
     result = read_oagis(parse_xml(ORDER))
     po = result.document
-    assert result.bod == "ProcessPurchaseOrder"
+    assert result.root == "ProcessPurchaseOrder"
     assert po.document_type == "purchase_order" and po.po_number == "PO-88120"
     assert (str(po.order_date.date), str(po.order_date.time), po.order_date.time_code) == ("2026-03-02", "09:14:30", "-05:00")
     assert [note.text for note in po.notes] == ["Deliver to dock 4"]

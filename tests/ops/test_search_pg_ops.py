@@ -3,11 +3,10 @@ the partner union, the statement timeout, and the indexes the console relies on.
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 
 from crossdock.gateway.ops.overview import overview
 from crossdock.gateway.ops.search import SearchCriteria, search_messages
@@ -15,6 +14,7 @@ from crossdock.gateway.ops.status import system_status
 from crossdock.gateway.store import schema as t
 from crossdock.gateway.store.engine import build_engine
 from crossdock.gateway.store.migrate import upgrade
+from pgscratch import scratch_database
 
 pytestmark = [pytest.mark.services]
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -22,20 +22,14 @@ NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def pg(postgres_url: str):
-    name = f"crossdock_ops_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = build_engine(postgres_url.rsplit("/", 1)[0] + f"/{name}")
-    try:
-        upgrade(engine)
-        _load(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(postgres_url, "crossdock_ops") as url:
+        engine = build_engine(url)
+        try:
+            upgrade(engine)
+            _load(engine)
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def _load(engine) -> None:

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from crossdock.gateway.inventory.planning import load_inputs, position_row, run_planning
 from crossdock.gateway.inventory.store import POSITION_COLUMNS
@@ -26,6 +26,7 @@ from crossdock.gateway.partners import create_partner
 from crossdock.gateway.store import schema as t
 from crossdock.gateway.store.engine import build_engine
 from crossdock.gateway.store.migrate import upgrade
+from pgscratch import scratch_database
 
 TODAY = date(2026, 3, 15)
 POLICIES = (
@@ -109,20 +110,13 @@ def _engine_for(request, kind: str, tmp_path=None):
         yield engine
         engine.dispose()
         return
-    base = request.getfixturevalue("postgres_url")
-    name = f"crossdock_vmi_load_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = build_engine(base.rsplit("/", 1)[0] + f"/{name}", pool_size=2)
-    try:
-        upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(request.getfixturevalue("postgres_url"), "crossdock_vmi_load") as url:
+        engine = build_engine(url, pool_size=2)
+        try:
+            upgrade(engine)
+            yield engine
+        finally:
+            engine.dispose()
 
 
 @pytest.mark.parametrize("lookback_days", [0, 400])

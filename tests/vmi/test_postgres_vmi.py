@@ -3,40 +3,33 @@ LOCKED claims, driver-level ledger reads), approval, and the COPY path for many 
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from litestar.testing import TestClient
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 from vmihelpers import KEYS, activity_852, add_partners, fast_settings, wait_final, wait_for
 
 from crossdock.gateway.hub import open_hub
 from crossdock.gateway.inventory.planning import run_planning
 from crossdock.gateway.inventory.store import write_positions
 from crossdock.gateway.store import schema as t
+from pgscratch import scratch_database
 
 pytestmark = pytest.mark.services
 
 
 @pytest.fixture
 def pg_client(postgres_url: str, tmp_path):
-    name = f"crossdock_vmi_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    hub = open_hub(fast_settings(tmp_path, database_url=postgres_url.rsplit("/", 1)[0] + f"/{name}"),
-                   workers=True, migrate=True)
-    try:
-        add_partners(hub.runtime.engine, tmp_path / "outbox")
-        with TestClient(app=hub.app()) as client:
-            client.hub = hub  # type: ignore[attr-defined]
-            yield client
-    finally:
-        hub.runtime.engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(postgres_url, "crossdock_vmi") as url:
+        hub = open_hub(fast_settings(tmp_path, database_url=url), workers=True, migrate=True)
+        try:
+            add_partners(hub.runtime.engine, tmp_path / "outbox")
+            with TestClient(app=hub.app()) as client:
+                client.hub = hub  # type: ignore[attr-defined]
+                yield client
+        finally:
+            hub.runtime.engine.dispose()
 
 
 def _d(days: int) -> str:

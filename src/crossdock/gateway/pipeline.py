@@ -373,7 +373,7 @@ def read_documents(data: bytes, detected: Detected) -> DocumentReading:
         from crossdock.mappings.oagis import read_oagis
 
         result = read_oagis(parse_xml(data))
-        return DocumentReading((_document_or_failure(0, f"oagis:{result.bod}", result.document, result.issues),))
+        return DocumentReading((_document_or_failure(0, f"oagis:{result.root}", result.document, result.issues),))
     raise DocumentUnsupported(f"no mapping reads {detected.kind} documents")
 
 

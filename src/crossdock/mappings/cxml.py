@@ -474,10 +474,8 @@ def read_cxml(document: XmlDocument) -> CxmlResult:
         name = message.name if message else ""
         issues.append(Issue("DOCUMENT_UNSUPPORTED", f"cXML message {name or '(none)'} is not mapped", ("cXML", name)))
         return CxmlResult(name, envelope, None, issues)
-    data, doc_issues = xs.read_document(root, spec, tracker)
-    issues.extend(doc_issues)
-    canonical, validation = xs.validate(data, DOCUMENT_TYPES[spec.document_type])
-    return CxmlResult(message.name, envelope, canonical, issues + validation)
+    canonical, doc_issues = xs.map_document(root, spec, tracker, DOCUMENT_TYPES[spec.document_type])
+    return CxmlResult(message.name, envelope, canonical, issues + doc_issues)
 
 
 def write_cxml(document: Any, envelope: CxmlEnvelope) -> tuple[XmlDocument, list[Issue]]:

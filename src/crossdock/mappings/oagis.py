@@ -32,13 +32,11 @@ UBL and canonical JSON, and an OAGIS writer can be added on the same tables when
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
 
 from crossdock.mappings import xmlspec as xs
 from crossdock.mappings.xmlspec import Const, Each, Field, Group, XmlSpec
-from crossdock.schemas.canonical import DOCUMENT_TYPES, gtin_check_digit_ok
+from crossdock.schemas.canonical import DOCUMENT_TYPES
 from crossdock.schemas.errors import Issue
 from crossdock.schemas.xmltree import XmlDocument, namespace_of
 
@@ -282,13 +280,8 @@ OAGIS_SPECS: Mapping[str, XmlSpec] = MappingProxyType({
 })
 
 
-@dataclass(frozen=True, slots=True)
-class OagisResult:
-    """What :func:`read_oagis` found: the BOD name, the canonical document, the issues."""
-
-    bod: str
-    document: Any
-    issues: list[Issue]
+#: what :func:`read_oagis` found: the BOD name (``root``), the canonical document, the issues
+OagisResult = xs.ReadResult
 
 
 def read_oagis(document: XmlDocument) -> OagisResult:
@@ -306,11 +299,7 @@ def read_oagis(document: XmlDocument) -> OagisResult:
         where = namespace_of(root.tag) or "no namespace"
         return OagisResult(root.name, None, [
             Issue("DOCUMENT_UNSUPPORTED", f"OAGIS {root.name} ({where}) is not mapped", (root.name,))])
-    data, issues = xs.read_document(root, spec, xs.new_tracker())
-    canonical, validation = xs.validate(data, DOCUMENT_TYPES[spec.document_type])
-    issues = issues + validation
-    if canonical is not None:
-        issues.extend(_gtin_issues(canonical))
+    canonical, issues = xs.map_document(root, spec, xs.new_tracker(), DOCUMENT_TYPES[spec.document_type])
     return OagisResult(root.name, canonical, issues)
 
 
@@ -319,12 +308,3 @@ def check_oagis_specs() -> None:
     for spec in OAGIS_SPECS.values():
         xs.check_spec(spec, DOCUMENT_TYPES[spec.document_type])
 
-
-def _gtin_issues(document: Any) -> list[Issue]:
-    issues: list[Issue] = []
-    for index, line in enumerate(getattr(document, "lines", ()) or getattr(document, "items", ())):
-        for item_id in line.item.ids:
-            if item_id.kind == "gtin" and not gtin_check_digit_ok(item_id.value):
-                issues.append(Issue("GTIN_CHECK_DIGIT", "GTIN check digit is wrong", ("lines", index), "warning",
-                                    item_id.value))
-    return issues

@@ -27,13 +27,12 @@ schema-validated.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 from crossdock.mappings import xmlspec as xs
 from crossdock.mappings.xmlspec import Const, Each, Field, Group, XmlSpec
-from crossdock.schemas.canonical import DOCUMENT_TYPES, gtin_check_digit_ok
+from crossdock.schemas.canonical import DOCUMENT_TYPES
 from crossdock.schemas.errors import Issue
 from crossdock.schemas.xmltree import XmlDocument, namespace_of
 
@@ -409,13 +408,8 @@ _BY_DOCUMENT_TYPE: Mapping[str, tuple[str, XmlSpec]] = MappingProxyType(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class UblResult:
-    """What :func:`read_ubl` found: the UBL document name, the canonical document, the issues."""
-
-    root: str
-    document: Any
-    issues: list[Issue]
+#: what :func:`read_ubl` found: the UBL document name, the canonical document, the issues
+UblResult = xs.ReadResult
 
 
 def read_ubl(document: XmlDocument) -> UblResult:
@@ -436,11 +430,7 @@ def read_ubl(document: XmlDocument) -> UblResult:
         # the version we write ourselves is not partner data; any other version is kept
         if child.tag == _VERSION_TAG and child.text == UBL_VERSION:
             tracker.mark(child)
-    data, issues = xs.read_document(root, spec, tracker)
-    canonical, validation = xs.validate(data, DOCUMENT_TYPES[spec.document_type])
-    issues = issues + validation
-    if canonical is not None:
-        issues.extend(_gtin_issues(data))
+    canonical, issues = xs.map_document(root, spec, tracker, DOCUMENT_TYPES[spec.document_type])
     return UblResult(root.name, canonical, issues)
 
 
@@ -469,17 +459,3 @@ def check_ubl_specs() -> None:
     for spec in UBL_SPECS.values():
         xs.check_spec(spec, DOCUMENT_TYPES[spec.document_type])
 
-
-def _gtin_issues(data: Mapping[str, Any]) -> list[Issue]:
-    """``GTIN_CHECK_DIGIT`` warnings for every gtin id, wherever it sits in the document."""
-    issues: list[Issue] = []
-    stack: list[tuple[Any, tuple[Any, ...]]] = [(data, ())]
-    while stack:
-        value, loc = stack.pop()
-        if isinstance(value, dict):
-            if value.get("kind") == "gtin" and isinstance(value.get("value"), str) and not gtin_check_digit_ok(value["value"]):
-                issues.append(Issue("GTIN_CHECK_DIGIT", "GTIN check digit is wrong", loc, "warning", value["value"]))
-            stack.extend((child, (*loc, key)) for key, child in value.items())
-        elif isinstance(value, list):
-            stack.extend((child, (*loc, index)) for index, child in enumerate(value))
-    return sorted(issues, key=lambda issue: str(issue.loc))

@@ -36,6 +36,7 @@ from typing import Any, Union
 
 from pydantic import ValidationError
 
+from crossdock.schemas.canonical import gtin_check_digit_ok
 from crossdock.schemas.errors import Issue, SpecInvalid
 from crossdock.schemas.xmltree import XmlNode, local_name, namespace_of
 
@@ -51,6 +52,9 @@ __all__ = [
     "read",
     "write",
     "read_document",
+    "map_document",
+    "ReadResult",
+    "gtin_issues",
     "write_document",
     "validate",
     "new_tracker",
@@ -598,6 +602,46 @@ def write_document(data: Mapping[str, Any], spec: XmlSpec, root: Draft) -> list[
         else:
             issues.append(Issue("NOT_REPRESENTABLE", "extensions of other formats are not carried", ("extensions",), "warning"))
     return issues
+
+
+@dataclass(frozen=True, slots=True)
+class ReadResult:
+    """What a document reader (UBL, OAGIS) found: the root element's local name, the canonical
+    document (``None`` when unsupported or invalid) and the issues."""
+
+    root: str
+    document: Any
+    issues: list[Issue]
+
+
+def map_document(root: XmlNode, spec: XmlSpec, tracker: _Tracker, model: type) -> tuple[Any, list[Issue]]:
+    """:func:`read_document`, then :func:`validate` into ``model``, then :func:`gtin_issues`.
+
+    Returns:
+        The canonical document (``None`` when the mapped data is not a valid ``model``) and every
+        issue: the rules' first, then the model's, then ``GTIN_CHECK_DIGIT`` warnings.
+    """
+    data, issues = read_document(root, spec, tracker)
+    canonical, validation = validate(data, model)
+    issues = issues + validation
+    if canonical is not None:
+        issues.extend(gtin_issues(data))
+    return canonical, issues
+
+
+def gtin_issues(data: Mapping[str, Any]) -> list[Issue]:
+    """``GTIN_CHECK_DIGIT`` warnings for every gtin id, wherever it sits in the mapped data."""
+    issues: list[Issue] = []
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(data, ())]
+    while stack:
+        value, loc = stack.pop()
+        if isinstance(value, dict):
+            if value.get("kind") == "gtin" and isinstance(value.get("value"), str) and not gtin_check_digit_ok(value["value"]):
+                issues.append(Issue("GTIN_CHECK_DIGIT", "GTIN check digit is wrong", loc, "warning", value["value"]))
+            stack.extend((child, (*loc, key)) for key, child in value.items())
+        elif isinstance(value, list):
+            stack.extend((child, (*loc, index)) for index, child in enumerate(value))
+    return sorted(issues, key=lambda issue: str(issue.loc))
 
 
 def validate(data: Mapping[str, Any], model: type, *, code: str = "CANONICAL_INVALID") -> tuple[Any, list[Issue]]:

@@ -221,7 +221,7 @@ def _xml_document(data: bytes, fmt: str, name: str) -> tuple[str, Any, list[Any]
         from crossdock.mappings.oagis import read_oagis
 
         result = read_oagis(document)
-        return f"OAGIS {result.bod}", result.document, result.issues
+        return f"OAGIS {result.root}", result.document, result.issues
     return name, None, [Issue("DOCUMENT_UNSUPPORTED", f"{fmt} document {document.root.name} is not mapped")]
 
 
