@@ -24,9 +24,9 @@ from crossdock.gateway.store.counters import reserve_many
 from crossdock.gateway.store.migrate import upgrade
 from crossdock.gateway.workflow.broker import Coalescer
 from crossdock.gateway.workflow.outbox import claim_many
-from crossdock.gateway.workflow.runner import run_work
+from crossdock.gateway.workflow.runner import run_batch, run_claimed, run_work
 
-from gwhelpers import add_partners, fast_settings, interchange, po_set, stages
+from gwhelpers import add_partners, count, fast_settings, interchange, po_set, stages
 from pgscratch import scratch_database
 
 CHAIN = ["ingest", "parse", "acknowledge", "map", "apply", "route"]
@@ -208,3 +208,55 @@ def test_group_commit_answers_each_ingest_after_one_shared_commit(tmp_path: Path
         assert work[result.message_id] == result.work_id
     assert commits[0] < len(stored)  # several ingests shared a commit
     hub.stop()
+
+
+def _statements(hub: Hub) -> list[str]:
+    seen: list[str] = []
+    event.listen(hub.runtime.engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *_: seen.append(" ".join(statement.split())))
+    return seen
+
+
+def test_a_batch_writes_its_rows_events_statuses_and_fences_once(hub: Hub) -> None:
+    posted = [_post(hub, interchange("ACMEBUYER", f"{600 + i:09d}", [po_set("0001", f"PO-W-{i}")]))
+              for i in range(5)]
+    seen = _statements(hub)
+    run_work(hub.runtime, posted[0][1])
+    for message_id, _ in posted:
+        assert _status(hub, message_id) == "accepted"
+        assert [s for s, _ in stages(hub.runtime.engine, message_id)] == CHAIN
+    # one statement each for the batch's timeline events, interchanges, sets, sent acks and
+    # message statuses, one fence for its five items, one read of its messages
+    for prefix in ("INSERT INTO events ", "INSERT INTO interchanges ", "INSERT INTO transaction_sets ",
+                   "INSERT INTO acks ", "UPDATE messages SET ", "SELECT messages.id, "):
+        assert sum(s.startswith(prefix) for s in seen) == 1, prefix
+    fences = [s for s in seen if s.startswith("UPDATE work_items SET state") and "attempts +" not in s]
+    assert len(fences) == 1
+    assert count(hub.runtime.engine, t.interchanges) == count(hub.runtime.engine, t.transaction_sets) == 5
+    with hub.runtime.engine.connect() as conn:
+        assert conn.execute(select(t.work_items.c.state).distinct()
+                            .where(t.work_items.c.stage == "parse")).scalars().all() == ["done"]
+        assert sorted(conn.execute(select(t.documents.c.status)).scalars()) == ["applied"] * 5
+
+
+def test_a_lost_lease_rolls_the_batch_back_and_its_items_run_alone(hub: Hub) -> None:
+    posted = [_post(hub, interchange("ACMEBUYER", f"{650 + i:09d}", [po_set("0001", f"PO-L-{i}")]))
+              for i in range(3)]
+    engine, runtime = hub.runtime.engine, hub.runtime
+    claims = claim_many(engine, [posted[0][1]], now=runtime.clock(), lease_s=60, fill_to=8, stages=("parse",))
+    assert sorted(w.id for w in claims) == sorted(work_id for _, work_id in posted)
+    taken = posted[1]
+    with engine.begin() as conn:  # another worker took the second item over (its lease had expired)
+        conn.execute(t.work_items.update().where(t.work_items.c.id == taken[1])
+                     .values(attempts=t.work_items.c.attempts + 1))
+    alone = run_batch(runtime, claims)
+    assert alone == list(claims)  # nothing of the batch was committed
+    assert count(engine, t.interchanges) == 0
+    for work in alone:
+        assert run_claimed(runtime, work) is None
+    for message_id, _ in (posted[0], posted[2]):
+        assert _status(hub, message_id) == "accepted"
+    # the taken-over item is the other worker's: nothing of ours was committed for it
+    assert _status(hub, taken[0]) == "received"
+    assert stages(engine, taken[0]) == [("ingest", "ok")]
+    assert count(engine, t.interchanges) == 2

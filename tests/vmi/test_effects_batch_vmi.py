@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from crossdock.gateway.effects import AppliedDocument
 from crossdock.gateway.inventory.service import InventoryEffects
 from crossdock.gateway.store import schema as t
+from crossdock.gateway.store.engine import sharing_reads
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
@@ -74,3 +75,24 @@ def test_a_message_without_inventory_documents_costs_nothing(client) -> None:
     with engine.begin() as conn:
         assert InventoryEffects().apply(conn, [invoice], now=NOW) == []
         assert conn.execute(select(func.count()).select_from(t.inv_movements)).scalar_one() == 0
+
+
+def test_messages_of_one_worker_batch_share_the_item_and_location_lookups(client) -> None:
+    engine = client.hub.runtime.engine
+    effects = InventoryEffects()
+    reads: list[str] = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *_: reads.append(statement) if "FROM inv_items" in statement
+                 or "FROM inv_locations" in statement else None)
+    shared = _docs(client, _order("S-1", "100-1", 10), _order("S-2", "100-1", 3), _order("S-3", "999-9", 1))
+    alone = _docs(client, _order("A-1", "100-1", 10), _order("A-2", "100-1", 3), _order("A-3", "999-9", 1))
+    with engine.begin() as conn, sharing_reads(conn, {}):
+        shared_issues = [effects.apply(conn, [document], now=NOW) for document in shared]
+    batch_reads = len(reads)
+    for document in alone:
+        with engine.begin() as conn:
+            assert effects.apply(conn, [document], now=NOW) == shared_issues.pop(0)
+    assert batch_reads < len(reads) - batch_reads  # the batch asked once what each message asked again
+    with engine.connect() as conn:
+        assert _on_order(conn, "S-1") == _on_order(conn, "A-1") == {"GLX-100": Decimal(10)}
+        assert _on_order(conn, "S-2") == _on_order(conn, "A-2") == {"GLX-100": Decimal(3)}

@@ -40,6 +40,8 @@ class AppliedDocument:
         partner_id: the trading partner it came from.
         keys: business keys, name → values.
         body: the canonical document as decoded JSON.
+        issues: the issues its row holds as the effects start (JSON, as stored), when the caller
+            knows them (the stage that just stored the row); None: read them from the row.
     """
 
     id: int
@@ -47,6 +49,7 @@ class AppliedDocument:
     partner_id: int | None
     keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     body: Mapping[str, Any] = field(default_factory=dict)
+    issues: Sequence[Mapping[str, Any]] | None = None
 
 
 class EffectsService(Protocol):

@@ -34,11 +34,12 @@ from sqlalchemy.engine import Connection
 
 from crossdock.gateway.effects import AppliedDocument, EffectsService, OrderRecords
 from crossdock.gateway.inventory.errors import ProposalDecided, ProposalInvalid
-from crossdock.gateway.inventory.movements import DOCUMENT_CODES, References, extract, references
+from crossdock.gateway.inventory.movements import DOCUMENT_CODES, Lookups, References, extract, references
 from crossdock.gateway.inventory.planning import refresh_positions, run_planning
 from crossdock.gateway.inventory.store import (
     AppendRequest,
     InventoryNotFound,
+    PartyRoles,
     append_extractions,
     append_movements,
     lookups,
@@ -48,7 +49,7 @@ from crossdock.gateway.inventory.store import (
 )
 from crossdock.gateway.settings import InventorySettings
 from crossdock.gateway.store import schema as t
-from crossdock.gateway.store.engine import insert_ignore, is_postgres
+from crossdock.gateway.store.engine import insert_ignore, is_postgres, shared_reads
 from crossdock.schemas.canonical import (
     AckType,
     DateKind,
@@ -145,7 +146,7 @@ class InventoryEffects:
             batch.add(document)
         batch.flush()
         if batch.noted:
-            _note_issues(conn, batch.noted)
+            _note_issues(conn, batch.noted, {p.document.id: p.document.issues for p in parsed})
         if batch.touched:
             refresh_positions(conn, batch.touched, now.date())
             suppliers = conn.execute(select(t.inv_item_locations.c.supplier_id).distinct().where(
@@ -185,10 +186,11 @@ class _Batch:
     def __init__(self, conn: Connection, today: date, parsed: Sequence[_Parsed]) -> None:
         self.conn, self.today = conn, today
         partners = {p.document.partner_id for p in parsed}
-        self.roles = party_roles_of(conn, partners)
-        self.answers = {partner: lookups(conn, merge_references(p.refs for p in parsed
-                                                                if p.document.partner_id == partner),
-                                         self.roles[partner]) for partner in partners}
+        shared = shared_reads(conn)
+        self.roles = _party_roles(conn, partners, shared)
+        self.answers = {partner: _lookups(conn, merge_references(p.refs for p in parsed
+                                                                 if p.document.partner_id == partner),
+                                          self.roles[partner], shared) for partner in partners}
         self.pending: list[AppendRequest] = []
         self.ordered: set[str] = set()  # orders this message wrote to the ledger
         self.added = 0
@@ -227,11 +229,44 @@ class _Batch:
             self.pending = []
 
 
-def _note_issues(conn: Connection, noted: Mapping[int, Sequence[Issue]]) -> None:
+def _party_roles(conn: Connection, partners: set[int | None], shared: dict | None) -> dict[int | None, PartyRoles]:
+    """:func:`party_roles_of`, answered once per transaction when its reads are shared (a
+    worker batch): no effect adds items or locations, so a partner's roles cannot change."""
+    if shared is None:
+        return party_roles_of(conn, partners)
+    known = shared.setdefault(("inventory", "roles"), {})
+    missing = {p for p in partners if p not in known}
+    if missing:
+        known.update(party_roles_of(conn, missing))
+    return {p: known[p] for p in {*partners, None}}
+
+
+def _lookups(conn: Connection, refs: References, roles: PartyRoles, shared: dict | None) -> Lookups:
+    """:func:`lookups`; with shared reads, items and locations (master data no effect writes)
+    are looked up once per transaction and sender role, the ledger's orders every time."""
+    if shared is None:
+        return lookups(conn, refs, roles)
+    known = shared.setdefault(("inventory", "lookups", roles), {})
+    items = frozenset(r for r in refs.items if ("item", r) not in known)
+    places = frozenset(r for r in refs.locations if ("place", r) not in known)
+    fresh = lookups(conn, References(items, places, refs.orders), roles)
+    known.update({("item", r): fresh.items.get(r) for r in items})
+    known.update({("place", r): fresh.locations.get(r) for r in places})
+    return Lookups({r: found for r in refs.items if (found := known[("item", r)]) is not None},
+                   {r: found for r in refs.locations if (found := known[("place", r)]) is not None},
+                   fresh.order_lines)
+
+
+def _note_issues(conn: Connection, noted: Mapping[int, Sequence[Issue]],
+                 stored: Mapping[int, Sequence[Mapping[str, Any]] | None]) -> None:
     """Keep inventory issues on the document rows, where the message detail shows them (one
-    read and one ``executemany`` for the whole message)."""
+    ``executemany`` for the whole message, after one read of the rows' issues unless the caller
+    handed them in with the documents)."""
     d = t.documents
-    current = dict(conn.execute(select(d.c.id, d.c.issues).where(d.c.id.in_(sorted(noted)))).all())
+    if all(stored.get(document_id) is not None for document_id in noted):
+        current = {document_id: stored[document_id] for document_id in noted}
+    else:
+        current = dict(conn.execute(select(d.c.id, d.c.issues).where(d.c.id.in_(sorted(noted)))).all())
     rows = [{"_id": document_id, "_issues": [*(current.get(document_id) or []), *(
         {"code": i.code, "msg": i.msg, "loc": list(i.loc), "severity": i.severity, "input": i.input}
         for i in issues[:200])]} for document_id, issues in noted.items() if document_id in current]

@@ -8,7 +8,8 @@ PostgreSQL keeps its default ``synchronous_commit=on``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,12 @@ from sqlalchemy import Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 
-__all__ = ["build_engine", "insert_ignore", "insert_or_skip", "is_postgres", "BULK_ROWS"]
+__all__ = ["build_engine", "insert_ignore", "insert_or_skip", "insert_statement", "is_postgres", "shared_reads",
+           "sharing_reads", "BULK_ROWS"]
 
 SQLITE_BUSY_TIMEOUT_S = 60
+#: ``Connection.info`` key of the reads shared by the units of work of one transaction
+_SHARED_READS = "crossdock.shared_reads"
 #: from this many rows on, an insert that needs the new ids runs as executemany plus one SELECT
 #: rather than with RETURNING (see :func:`insert_or_skip`)
 BULK_ROWS = 64
@@ -84,6 +88,14 @@ def _insert_or_skip_statement(dialect_name: str, table: Table, conflict: tuple[s
     return dialect.insert(table).on_conflict_do_nothing(index_elements=list(conflict))
 
 
+@lru_cache(maxsize=64)
+def insert_statement(dialect_name: str, table: Table, conflict: tuple[str, ...] | None = None):
+    """The (cached) INSERT of ``table``, skipping rows that collide on ``conflict`` when given."""
+    if conflict is None:
+        return table.insert()
+    return _insert_or_skip_statement(dialect_name, table, conflict)
+
+
 def is_postgres(conn: Connection | Engine) -> bool:
     return conn.dialect.name == "postgresql"
 
@@ -122,3 +134,23 @@ def insert_or_skip(conn: Connection, table: Table, rows: Sequence[Mapping[str, A
     """
     if rows:
         conn.execute(_insert_or_skip_statement(conn.dialect.name, table, tuple(conflict)), list(rows))
+
+
+@contextmanager
+def sharing_reads(conn: Connection, reads: dict[Any, Any]) -> Iterator[dict[Any, Any]]:
+    """Offer ``reads`` to code running on ``conn`` until the block ends (one transaction).
+
+    A worker batch runs many chains in one transaction; reads of data none of them writes
+    (registry rows, inventory master data) are answered once for all of them. The dict lives on
+    the connection only while the block runs, so nothing outlives the transaction.
+    """
+    conn.info[_SHARED_READS] = reads
+    try:
+        yield reads
+    finally:
+        conn.info.pop(_SHARED_READS, None)
+
+
+def shared_reads(conn: Connection) -> dict[Any, Any] | None:
+    """The reads shared on ``conn`` by :func:`sharing_reads`, or None outside such a block."""
+    return conn.info.get(_SHARED_READS)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 
-from sqlalchemy import Engine, and_, bindparam, func, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, func, or_, select, text, tuple_, update
 from sqlalchemy.engine import Connection
 
 from crossdock.gateway.store import schema as t
@@ -36,6 +36,7 @@ __all__ = [
     "claim",
     "claim_many",
     "fence",
+    "fence_many",
     "release_for_retry",
     "mark_terminal",
     "add_event",
@@ -143,6 +144,9 @@ def claim_many(engine: Engine, work_ids: Sequence[int], *, now: float, lease_s: 
     """
     items = t.work_items
     wanted = list(dict.fromkeys(work_ids))
+    if engine.dialect.name == "postgresql":
+        rows = _claim_postgres(engine, wanted, now=now, lease_s=lease_s, fill_to=fill_to, stages=stages)
+        return _in_claim_order(wanted, rows)
     due = and_(items.c.state == "pending", items.c.available_at <= now)
     claimable = or_(due, and_(items.c.state == "running", items.c.lease_until < now))
     with engine.begin() as conn:
@@ -161,9 +165,45 @@ def claim_many(engine: Engine, work_ids: Sequence[int], *, now: float, lease_s: 
                     updated_at=_utc(now))
             .returning(items.c.id, items.c.message_id, items.c.stage, items.c.attempts, items.c.generation)
         ).all()
+    return _in_claim_order(wanted, rows)
+
+
+def _in_claim_order(wanted: list[int], rows) -> list[WorkClaim]:
     claimed = {row[0]: WorkClaim(*row) for row in rows}
     first = [claimed.pop(work_id) for work_id in wanted if work_id in claimed]
     return first + sorted(claimed.values(), key=lambda work: work.id)
+
+
+def _claim_postgres(engine: Engine, wanted: list[int], *, now: float, lease_s: float, fill_to: int,
+                    stages: Sequence[str]):
+    """:func:`claim_many` on PostgreSQL as one statement (lock, fill and update were three), in
+    its own committed transaction."""
+    params = {"ids": wanted, "now": now, "lease_until": now + lease_s, "at": _utc(now),
+              "fill_to": fill_to if stages else 0, "stages": list(stages)}
+    with engine.begin() as conn:
+        return conn.execute(_CLAIM_POSTGRES, params).all()
+
+
+#: lock the wanted items that are claimable (skipping those another worker is locking), then, if
+#: any, due items of the batched stages up to ``fill_to`` in all; claim them all
+_CLAIM_POSTGRES = text("""
+WITH wanted AS (
+    SELECT id FROM work_items
+    WHERE id = ANY(:ids)
+      AND ((state = 'pending' AND available_at <= :now) OR (state = 'running' AND lease_until < :now))
+    FOR UPDATE SKIP LOCKED
+), fill AS (
+    SELECT id FROM work_items
+    WHERE state = 'pending' AND available_at <= :now AND stage = ANY(:stages) AND id <> ALL(:ids)
+      AND EXISTS (SELECT 1 FROM wanted)
+    ORDER BY id
+    LIMIT greatest(:fill_to - (SELECT count(*) FROM wanted), 0)
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE work_items SET state = 'running', attempts = attempts + 1, lease_until = :lease_until, updated_at = :at
+WHERE id IN (SELECT id FROM wanted UNION ALL SELECT id FROM fill)
+RETURNING id, message_id, stage, attempts, generation
+""").bindparams(bindparam("at", type_=t.work_items.c.updated_at.type))
 
 
 def _lock(conn: Connection, query, skip_locked: bool) -> list[int]:
@@ -181,6 +221,27 @@ def fence(conn: Connection, work: WorkClaim, *, now: float) -> None:
     result = conn.execute(_fence_statement(), {"w_id": work.id, "w_attempts": work.attempts, "w_at": _utc(now)})
     if result.rowcount != 1:
         raise LeaseLost(f"work item {work.id} was re-claimed")
+
+
+def fence_many(conn: Connection, works: Sequence[WorkClaim], *, now: float) -> None:
+    """:func:`fence` for the items of a batch, in one statement.
+
+    Raises:
+        LeaseLost: one of them was re-claimed; the caller must roll back the whole batch.
+    """
+    if not works:
+        return
+    items = t.work_items
+    fenced = set(conn.execute(
+        update(items)
+        .where(tuple_(items.c.id, items.c.attempts).in_([(w.id, w.attempts) for w in works]),
+               items.c.state == "running")
+        .values(state="done", lease_until=None, updated_at=_utc(now), last_error_code=None, last_error=None)
+        .returning(items.c.id)
+    ).scalars())
+    lost = [w.id for w in works if w.id not in fenced]
+    if lost:
+        raise LeaseLost(f"work item(s) {', '.join(map(str, lost))} were re-claimed")
 
 
 @cache

@@ -45,6 +45,7 @@ from sqlalchemy.engine import Connection
 from crossdock.gateway.observability.logs import bind_message
 from crossdock.gateway.partners import partner_by_id
 from crossdock.gateway.runtime import Runtime
+from crossdock.gateway.store.engine import sharing_reads
 from crossdock.gateway.workflow.outbox import (
     LeaseLost,
     WorkClaim,
@@ -54,6 +55,7 @@ from crossdock.gateway.workflow.outbox import (
     backoff_delay,
     claim_many,
     fence,
+    fence_many,
     mark_terminal,
     release_for_retry,
 )
@@ -62,7 +64,11 @@ from crossdock.gateway.workflow.stages import (
     StageContext,
     StageResult,
     load_message,
+    load_messages,
+    load_payloads,
+    write_later,
     set_message_status,
+    set_message_statuses,
 )
 from crossdock.schemas.errors import CrossdockError, InputRejected
 
@@ -75,6 +81,9 @@ _READS_X12 = frozenset({"parse", "acknowledge", "map"})
 _BATCHED_STAGES = tuple(name for name, stage in STAGES.items() if stage.pre is None)
 #: control numbers bound to a log line at most (a batch of sets is summarised by a count)
 _MAX_LOGGED_NUMBERS = 5
+#: a batch reads the payloads of its fresh messages up to this size in one query (larger ones are
+#: read by their chain, so a batch never holds many big payloads at once)
+_PRELOADED_PAYLOAD_BYTES = 256 * 1024
 
 
 class _StageFailed(Exception):
@@ -93,9 +102,17 @@ class _Chain:
     now: float
     events: list[dict[str, Any]] = field(default_factory=list)
     spawned: list[int] = field(default_factory=list)
+    #: the message columns the chain's stages changed, written when the chain ends
+    updates: dict[str, Any] = field(default_factory=dict)
+    #: in a batch, the writes its stages left to run with the other chains' (``insert_later``)
+    later: list[tuple[Any, list[dict[str, Any]]]] = field(default_factory=list)
     #: the claimed item of the failed stage, left by a prefix run (``stop_at``)
     failed: WorkClaim | None = None
     retry: tuple[WorkClaim, float | None] | None = None
+    #: in a batch the events and the fence of a chain that ends normally are written for all the
+    #: batch's chains at once (:func:`_finish_batch`); ``finished`` says this chain's are due
+    batched: bool = False
+    finished: bool = False
 
     def event(self, stage: str, result: StageResult, duration_ms: float) -> None:
         self.events.append({"message_id": self.work.message_id, "stage": stage, "outcome": result.outcome,
@@ -122,12 +139,17 @@ def run_work(runtime: Runtime, work_id: int | Sequence[int]) -> None:
 def run_batch(runtime: Runtime, claims: Sequence[WorkClaim]) -> list[WorkClaim]:
     """Run the chains of several claimed items in ONE transaction, each in a savepoint.
 
-    One commit (and one fsync) serves the batch, and registry lookups are shared by its chains.
-    Every chain is still fenced by its own claim, so exactly-once is unchanged: a kill before
-    the commit loses the whole batch (the leases expire, the sweeper redispatches), a kill after
-    it finds the items ``done``. A chain that raises is rolled back to its savepoint and handed
-    back, with its claim, to run alone (:func:`run_claimed` records the failure as usual); so is
-    a stage that needs I/O first (``pre``), and every item when the commit itself fails.
+    One commit (and one fsync) serves the batch; its message rows and small payloads are read in
+    one query each, registry and inventory master-data lookups are shared by its chains, and what
+    no stage reads back in the transaction (timeline events, message columns, interchange / group
+    / set / sent-ack rows, document statuses) is written for all chains at the end, one
+    ``executemany`` per statement, followed by one fence for all items. Every chain is still
+    fenced by its own claim, so exactly-once is unchanged: a kill before the commit loses the
+    whole batch (the leases expire, the sweeper redispatches), a kill after it finds the items
+    ``done``; a lease lost meanwhile rolls the whole batch back and its items run alone. A chain
+    that raises is rolled back to its savepoint and handed back, with its claim, to run alone
+    (:func:`run_claimed` records the failure as usual); so is a stage that needs I/O first
+    (``pre``), a message's second item in the batch, and every item when the commit itself fails.
 
     Returns:
         Claims the caller runs alone, one by one.
@@ -136,15 +158,22 @@ def run_batch(runtime: Runtime, claims: Sequence[WorkClaim]) -> list[WorkClaim]:
     done: list[_Chain] = []
     lookups: dict[Any, Any] = {}
     try:
-        with runtime.engine.begin() as conn:
+        with runtime.engine.begin() as conn, sharing_reads(conn, lookups):
+            messages, payloads = _preload(conn, claims)
+            seen: set[str] = set()
             for index, work in enumerate(claims):
-                if STAGES[work.stage].pre is not None:
+                if STAGES[work.stage].pre is not None or work.message_id in seen:
+                    # (a message's second item runs after the batch: its rows are written then)
                     alone.append(work)
                     continue
-                chain = _Chain(work, runtime.clock())
+                seen.add(work.message_id)
+                chain = _Chain(work, runtime.clock(), batched=True)
+                message = messages.pop(work.message_id, None)
+                memo = {("payload",): payloads[message.sha256]} if message and message.sha256 in payloads else {}
                 savepoint = conn.begin_nested()
                 try:
-                    following = _run_chain(runtime, conn, chain, None, lookups=lookups, ahead=len(claims) - index)
+                    following = _run_chain(runtime, conn, chain, None, lookups=lookups, ahead=len(claims) - index,
+                                           message=message, memo=memo)
                 except Exception:  # noqa: BLE001 - rerun alone, where failures are classified
                     savepoint.rollback()
                     alone.append(work)
@@ -153,6 +182,11 @@ def run_batch(runtime: Runtime, claims: Sequence[WorkClaim]) -> list[WorkClaim]:
                 done.append(chain)
                 if following is not None:
                     alone.append(following)
+            _finish_batch(conn, [chain for chain in done if chain.finished])
+    except LeaseLost:
+        log.info("a batch item's lease was lost; batch rolled back, running its items one by one",
+                 items=len(claims))
+        return list(claims)
     except Exception:  # noqa: BLE001 - nothing of the batch exists; our claims still stand
         log.warning("batch commit failed; running its items one by one", items=len(claims), exc_info=True)
         return list(claims)
@@ -160,6 +194,20 @@ def run_batch(runtime: Runtime, claims: Sequence[WorkClaim]) -> list[WorkClaim]:
         _after_commit(runtime, chain)
     log.debug("batch done", items=len(claims), alone=len(alone))
     return alone
+
+
+def _preload(conn: Connection, claims: Sequence[WorkClaim]) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The batch's message rows, and the payloads of its fresh small messages, in two queries.
+
+    A message named by two items of the batch is left out (each chain reads it when it starts,
+    after the other has changed it)."""
+    counts: dict[str, int] = {}
+    for work in claims:
+        counts[work.message_id] = counts.get(work.message_id, 0) + 1
+    messages = load_messages(conn, [m for m, n in counts.items() if n == 1])
+    payloads = load_payloads(conn, [m.sha256 for m in messages.values()
+                                    if m.status == "received" and m.size <= _PRELOADED_PAYLOAD_BYTES])
+    return messages, payloads
 
 
 def run_claimed(runtime: Runtime, work: WorkClaim) -> WorkClaim | None:
@@ -219,17 +267,18 @@ def _keep_prefix(runtime: Runtime, work: WorkClaim, failed: _StageFailed) -> Non
 
 def _run_chain(runtime: Runtime, conn: Connection, chain: _Chain, pre: Any, *,
                stop_at: str | None = None, lookups: dict[Any, Any] | None = None,
-               ahead: int = 1) -> WorkClaim | None:
+               ahead: int = 1, message: Any = None, memo: dict[Any, Any] | None = None) -> WorkClaim | None:
     """Inside the transaction: run stages until the chain ends; events, fence, next item.
 
     With ``stop_at``, stop before that stage and leave a claimed item for it in ``chain.failed``.
     ``lookups`` shares registry reads (and, on PostgreSQL, control-number reservations) with the
     other chains of the transaction (a batch); ``ahead`` chains, this one included, are to come.
+    ``message`` (the row) and ``memo`` (e.g. the payload) are what the batch read for the chain.
     """
     work, now = chain.work, chain.now
     lease_s = runtime.settings.workflow.lease_s
-    message = load_message(conn, work.message_id)
-    memo: dict[Any, Any] = {}
+    message = message if message is not None else load_message(conn, work.message_id)
+    memo = memo if memo is not None else {}
     name: str | None = work.stage
     first = True
     while name is not None:
@@ -242,7 +291,7 @@ def _run_chain(runtime: Runtime, conn: Connection, chain: _Chain, pre: Any, *,
                 return None
             return claimed
         ctx = StageContext(runtime, conn, work, message, now, pre if first else None, memo=memo, lookups=lookups,
-                           ahead=ahead)
+                           ahead=ahead, later=chain.later if chain.batched else None)
         began = time.perf_counter()
         with bind_message(work.message_id, stage=name, **_log_ids(ctx, name)):
             try:
@@ -253,6 +302,7 @@ def _run_chain(runtime: Runtime, conn: Connection, chain: _Chain, pre: Any, *,
                 raise _StageFailed(name, exc, (time.perf_counter() - began) * 1000) from exc
             log.debug("stage done", outcome=result.outcome, ms=round((time.perf_counter() - began) * 1000, 1))
         chain.spawned.extend(ctx.spawned)
+        chain.updates.update(ctx.updates)
         _pause(runtime, name)
         chain.event(name, result, (time.perf_counter() - began) * 1000)
         if result.failure is not None or result.retry is not None:
@@ -291,15 +341,43 @@ def _summarise(numbers: list[str]) -> str:
 
 
 def _finish(conn: Connection, chain: _Chain) -> None:
-    """The chain's events and the fence of its claimed item (raises LeaseLost if taken over)."""
+    """The chain's events and the fence of its claimed item (raises LeaseLost if taken over);
+    in a batch, left to :func:`_finish_batch`."""
+    if chain.batched:
+        chain.finished = True
+        return
+    _write_pending(conn, chain)
     add_events(conn, chain.events)
     fence(conn, chain.work, now=chain.now)
+
+
+def _write_pending(conn: Connection, chain: _Chain) -> None:
+    """The rows and message columns the chain's stages left to write at its end."""
+    write_later(conn, chain.later)
+    chain.later = []
+    if chain.updates:
+        set_message_statuses(conn, [(chain.work.message_id, datetime.fromtimestamp(chain.now, UTC), chain.updates)])
+        chain.updates = {}
+
+
+def _finish_batch(conn: Connection, chains: list[_Chain]) -> None:
+    """What a batch's chains left to write (their deferred rows, message columns, events) and the
+    fences of their items: one statement per kind for the whole batch. A lost lease raises
+    LeaseLost and so rolls back the whole batch (its items then run alone)."""
+    if not chains:
+        return
+    write_later(conn, [write for chain in chains for write in chain.later])
+    set_message_statuses(conn, [(chain.work.message_id, datetime.fromtimestamp(chain.now, UTC), chain.updates)
+                                for chain in chains if chain.updates])
+    add_events(conn, [event for chain in chains for event in chain.events])
+    fence_many(conn, [chain.work for chain in chains], now=max(chain.now for chain in chains))
 
 
 def _settle_outcome(runtime: Runtime, conn: Connection, chain: _Chain, name: str, result: StageResult,
                     first: bool) -> None:
     """A stage asked to fail or retry its item (after committing what it wrote)."""
     work, now = chain.work, chain.now
+    _write_pending(conn, chain)
     add_events(conn, chain.events)
     if not first:
         fence(conn, work, now=now)

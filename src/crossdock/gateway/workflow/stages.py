@@ -27,14 +27,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache, lru_cache
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import Insert, Table, and_, bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
 from crossdock.adapters.transports import DeliveryResult, OutboundDelivery
@@ -54,7 +54,7 @@ from crossdock.gateway.runtime import Runtime
 from crossdock.gateway.security_events import record_security_event
 from crossdock.gateway.store import schema as t
 from crossdock.gateway.store.counters import DurableAllocator, reserve_many, reserve_many_in
-from crossdock.gateway.store.engine import BULK_ROWS, insert_ignore, insert_or_skip, is_postgres
+from crossdock.gateway.store.engine import BULK_ROWS, insert_ignore, insert_or_skip, insert_statement, is_postgres
 from crossdock.gateway.workflow.dedupe import claim_key, claim_keys
 from crossdock.gateway.workflow.outbox import WorkClaim, add_work
 from crossdock.schemas.errors import PartnerUnknown, has_errors
@@ -71,7 +71,10 @@ __all__ = [
     "SenderMismatch",
     "ReceiverUnknown",
     "load_message",
+    "load_messages",
     "set_message_status",
+    "set_message_statuses",
+    "write_later",
 ]
 
 INBOUND_FIRST_STAGE = "parse"
@@ -140,6 +143,8 @@ class StoredDocument:
     status: str
     body: str | None
     keys: tuple[tuple[str, str], ...]
+    #: the row's issues as stored (JSON), when this chain stored it
+    issues: list[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -176,6 +181,12 @@ class StageContext:
     #: chains of the transaction still to run, this one included: on PostgreSQL the chains of a
     #: batch share one reservation of control numbers per partner, sized for all of them
     ahead: int = 1
+    #: columns of the message row the stage changed (:meth:`update_message`); the runner writes
+    #: them, merged for the whole chain, when it ends the chain (no stage reads them back in SQL)
+    updates: dict[str, Any] = field(default_factory=dict)
+    #: in a batch, the writes of :meth:`insert_later` / :meth:`execute_later` as (statement, rows)
+    #: (the runner runs them with the other chains' before the commit); None: write at once
+    later: list[tuple[Any, list[dict[str, Any]]]] | None = None
 
     @property
     def at(self) -> datetime:
@@ -194,10 +205,28 @@ class StageContext:
 
     def update_message(self, status: str, *, code: str | None = None, reason: str | None = None,
                        **extra: Any) -> None:
-        """Set the message's status (and other columns), in the database and in :attr:`message`."""
-        set_message_status(self.conn, self.message.id, status, at=self.at, code=code, reason=reason, **extra)
-        for name, value in {"status": status, "error_code": code, "error_reason": reason, **extra}.items():
+        """Set the message's status (and other columns) in :attr:`message` and in :attr:`updates`,
+        which the runner writes before the chain's transaction commits."""
+        values = {"status": status, "error_code": code, "error_reason": reason, **extra}
+        for name, value in values.items():
             setattr(self.message, name, value)
+        self.updates.update(values)
+
+    def insert_later(self, table: Table, rows: list[dict[str, Any]], conflict: tuple[str, ...] | None = None,
+                     ) -> None:
+        """Insert rows that no stage of this transaction reads back (skipping those colliding on
+        ``conflict``): in a batch, together with the same table's rows of the other chains."""
+        self.execute_later(insert_statement(self.conn.dialect.name, table, conflict), rows)
+
+    def execute_later(self, statement: Any, rows: list[dict[str, Any]]) -> None:
+        """Run a cached statement for ``rows`` whose effect no stage of this transaction reads back:
+        in a batch, one ``executemany`` with the other chains' rows before the commit."""
+        if not rows:
+            return
+        if self.later is None:
+            self.conn.execute(statement, rows)
+        else:
+            self.later.append((statement, rows))
 
     def payload(self) -> bytes:
         return self.remember(("payload",), lambda: self.conn.execute(
@@ -301,10 +330,59 @@ def load_message(conn: Connection, message_id: str) -> SimpleNamespace:
     return SimpleNamespace(**conn.execute(_message_query(), {"id": message_id}).one()._mapping)
 
 
+def load_messages(conn: Connection, message_ids: Iterable[str]) -> dict[str, SimpleNamespace]:
+    """:func:`load_message` for several messages in one query (those that exist)."""
+    ids = sorted(set(message_ids))
+    if not ids:
+        return {}
+    return {row.id: SimpleNamespace(**row._mapping)
+            for row in conn.execute(select(t.messages).where(t.messages.c.id.in_(ids)))}
+
+
+def load_payloads(conn: Connection, digests: Iterable[str]) -> dict[str, bytes]:
+    """Payload bytes by SHA-256, in one query."""
+    wanted = sorted(set(digests))
+    if not wanted:
+        return {}
+    return dict(conn.execute(select(t.payloads.c.sha256, t.payloads.c.data)
+                             .where(t.payloads.c.sha256.in_(wanted))).all())
+
+
 def set_message_status(conn: Connection, message_id: str, status: str, *, at: datetime,
                        code: str | None = None, reason: str | None = None, **extra: Any) -> None:
     values = {"status": status, "error_code": code, "error_reason": reason, "updated_at": at, **extra}
     conn.execute(_status_update(tuple(sorted(extra))), {"m_id": message_id, **{f"v_{k}": v for k, v in values.items()}})
+
+
+def write_later(conn: Connection, writes: Iterable[tuple[Any, list[dict[str, Any]]]]) -> None:
+    """Run deferred writes (``StageContext.later`` of one or several chains): one ``executemany``
+    per statement, inserts first in table dependency order (parents before children), then the
+    rest in the order first seen."""
+    grouped: dict[Any, list[dict[str, Any]]] = {}
+    for statement, rows in writes:
+        grouped.setdefault(statement, []).extend(rows)
+    for statement in sorted(grouped, key=_write_rank):
+        conn.execute(statement, grouped[statement])
+
+
+def _write_rank(statement: Any) -> int:
+    tables = t.metadata.sorted_tables
+    return tables.index(statement.table) if isinstance(statement, Insert) else len(tables)
+
+
+def set_message_statuses(conn: Connection, updates: Iterable[tuple[str, datetime, Mapping[str, Any]]]) -> None:
+    """Write several messages' changed columns (``(message id, updated at, {column: value})``,
+    each with a ``status``): one ``executemany`` per set of columns."""
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for message_id, at, values in updates:
+        values = {"error_code": None, "error_reason": None, **values, "updated_at": at}
+        extra = tuple(sorted(k for k in values if k not in _STATUS_COLUMNS))
+        shapes.setdefault(extra, []).append({"m_id": message_id, **{f"v_{k}": v for k, v in values.items()}})
+    for extra, rows in shapes.items():
+        conn.execute(_status_update(extra), rows)
+
+
+_STATUS_COLUMNS = frozenset({"status", "error_code", "error_reason", "updated_at"})
 
 
 @lru_cache(maxsize=32)
@@ -394,11 +472,9 @@ def parse(ctx: StageContext) -> StageResult:
                 row.update(status="duplicate", duplicate_of=content_dup)
         for row in set_rows:
             row["status"] = "D"
-    insert_or_skip(conn, t.interchanges, rows, ("message_id", "position"))
-    if group_rows:
-        insert_or_skip(conn, t.groups, group_rows, ("message_id", "interchange_position", "position"))
-    if set_rows:
-        insert_or_skip(conn, t.transaction_sets, set_rows, ("message_id", "position"))
+    ctx.insert_later(t.interchanges, rows, ("message_id", "position"))
+    ctx.insert_later(t.groups, group_rows, ("message_id", "interchange_position", "position"))
+    ctx.insert_later(t.transaction_sets, set_rows, ("message_id", "position"))
     all_dup = content_dup is not None or all(r["status"] == "duplicate" for r in rows)
     unknown = all(r["status"] == "receiver_unknown" for r in rows)
     fresh = message.status == "received"
@@ -599,8 +675,7 @@ def _store_acks(ctx: StageContext, view: pipeline.InterchangeView, rendered: lis
                      "partner_id": partner_id, "interchange_control": view.control_number,
                      "group_control": _answered_groups(view, ack), "status": ack.status or "accepted",
                      "created_at": ctx.at, "updated_at": ctx.at})
-    if rows:
-        ctx.conn.execute(t.acks.insert(), rows)
+    ctx.insert_later(t.acks, rows)
     return len(rows)
 
 
@@ -705,7 +780,7 @@ def _store_documents(ctx: StageContext, mapped: list[pipeline.MappedDocument], o
         keys = {d.position: d.keys for d in mapped}
         ctx.state.documents.extend(
             StoredDocument(ids[r["position"]], r["position"], r["document_type"], r["partner_id"], r["test"],
-                           r["status"], r["body"], keys[r["position"]]) for r in fresh)
+                           r["status"], r["body"], keys[r["position"]], r["issues"]) for r in fresh)
 
 
 # -------------------------------------------------------------------------------- apply
@@ -738,14 +813,12 @@ def apply(ctx: StageContext) -> StageResult:
     conn, message, state = ctx.conn, ctx.message, ctx.state
     docs = _mapped_documents(ctx) if state is None else [d for d in state.documents if d.status == "mapped"]
     production = [d for d in docs if not d.test]
-    applied = [AppliedDocument(d.id, d.document_type, d.partner_id, _key_map(d.keys), json.loads(d.body))
+    applied = [AppliedDocument(d.id, d.document_type, d.partner_id, _key_map(d.keys), json.loads(d.body), d.issues)
                for d in production]
     issues = ctx.runtime.effects.apply(conn, applied, now=ctx.at) if applied else []
     links = _link(conn, applied)
     if production:
-        conn.execute(update(t.documents).where(t.documents.c.message_id == message.id,
-                                               t.documents.c.status == "mapped", t.documents.c.test.is_(False))
-                     .values(status="applied"))
+        ctx.execute_later(_applied_update(), [{"m_id": message.id}])
     if len(production) != len(docs):
         conn.execute(update(t.documents).where(t.documents.c.message_id == message.id,
                                                t.documents.c.status == "mapped", t.documents.c.test.is_(True))
@@ -754,6 +827,13 @@ def apply(ctx: StageContext) -> StageResult:
         d.status = "test" if d.test else "applied"
     return StageResult("route", "ok", f"{len(applied)} applied, {len(docs) - len(production)} test, "
                                       f"{links} link(s), {len(issues)} issue(s)")
+
+
+@cache
+def _applied_update():
+    d = t.documents
+    return (update(d).where(d.c.message_id == bindparam("m_id"), d.c.status == "mapped", d.c.test.is_(False))
+            .values(status="applied"))
 
 
 def _mapped_documents(ctx: StageContext) -> list[StoredDocument]:
