@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from crossdock.gateway.commands.partners import cli_actor, open_store
+from crossdock.gateway.commands.store import cli_actor, fail, in_store, no_partner
 
 __all__ = ["register"]
 
@@ -34,16 +34,11 @@ def _create(args: argparse.Namespace) -> int:
     from crossdock.gateway.auth.keys import create_key
     from crossdock.gateway.partners import partner_by_code
 
-    _, engine = open_store()
-    try:
-        with engine.begin() as conn:
-            partner = partner_by_code(conn, args.partner)
-            if partner is None:
-                print(f"error: PARTNER_NOT_FOUND: no partner {args.partner}", file=sys.stderr)
-                return 1
-            new = create_key(conn, partner.id, actor=cli_actor(), label=args.label, signed=args.signed)
-    finally:
-        engine.dispose()
+    with in_store() as (_, conn):
+        partner = partner_by_code(conn, args.partner)
+        if partner is None:
+            return no_partner(args.partner)
+        new = create_key(conn, partner.id, actor=cli_actor(), label=args.label, signed=args.signed)
     print(f"key id:  {new.id}")
     print(f"API key: {new.key}")
     if new.signing_secret:
@@ -56,15 +51,11 @@ def _revoke(args: argparse.Namespace) -> int:
     from crossdock.gateway.auth.keys import revoke_key
     from crossdock.schemas.errors import CrossdockError
 
-    _, engine = open_store()
     try:
-        with engine.begin() as conn:
+        with in_store() as (_, conn):
             record = revoke_key(conn, args.key_id, actor=cli_actor(), scope=None)
     except CrossdockError as exc:
-        print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
-        return 1
-    finally:
-        engine.dispose()
+        return fail(exc)
     print(f"revoked {record.id} ({record.partner_code}) at {record.revoked_at:%Y-%m-%d %H:%M:%S} UTC")
     return 0
 
@@ -73,16 +64,11 @@ def _list(args: argparse.Namespace) -> int:
     from crossdock.gateway.auth.keys import list_keys
     from crossdock.gateway.partners import partner_by_code
 
-    _, engine = open_store()
-    try:
-        with engine.connect() as conn:
-            partner = partner_by_code(conn, args.partner) if args.partner else None
-            if args.partner and partner is None:
-                print(f"error: PARTNER_NOT_FOUND: no partner {args.partner}", file=sys.stderr)
-                return 1
-            keys = list_keys(conn, scope=None, partner_id=partner.id if partner else None)
-    finally:
-        engine.dispose()
+    with in_store(write=False) as (_, conn):
+        partner = partner_by_code(conn, args.partner) if args.partner else None
+        if args.partner and partner is None:
+            return no_partner(args.partner)
+        keys = list_keys(conn, scope=None, partner_id=partner.id if partner else None)
     for k in keys:
         state = "revoked" if k.revoked_at else "active"
         used = f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "never"

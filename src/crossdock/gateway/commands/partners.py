@@ -9,11 +9,12 @@ secrets: keep it safe). Embedded mode applies the migrations first, like ``serve
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 from pathlib import Path
 
-__all__ = ["register", "open_store", "cli_actor"]
+from crossdock.gateway.commands.store import cli_actor, fail, in_store
+
+__all__ = ["register"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,34 +33,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.set_defaults(handler=_list)
 
 
-def cli_actor() -> str:
-    """How the audit log names a command-line user."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli:unknown"
-
-
-def open_store():
-    """The database of the configured hub (migrated first when embedded)."""
-    from crossdock.gateway.settings import load_settings
-    from crossdock.gateway.store.engine import build_engine
-    from crossdock.gateway.store.migrate import upgrade
-
-    settings = load_settings()
-    engine = build_engine(settings.resolved_database_url, pool_size=1)
-    if settings.mode == "embedded":
-        upgrade(engine)
-    return settings, engine
-
-
-def _fail(exc) -> int:
-    print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
-    for issue in getattr(exc, "issues", ()):
-        print(f"  {'.'.join(str(p) for p in issue.loc)}: {issue.msg}", file=sys.stderr)
-    return 1
-
-
 def _import(args: argparse.Namespace) -> int:
     from crossdock.gateway.partners import import_partners, parse_partner_file
     from crossdock.schemas.errors import CrossdockError
@@ -70,18 +43,15 @@ def _import(args: argparse.Namespace) -> int:
         print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 2
     except CrossdockError as exc:
-        return _fail(exc)
+        return fail(exc)
     if args.dry_run:
         print(f"{len(partner_file.partners)} partner(s) valid")
         return 0
-    _, engine = open_store()
     try:
-        with engine.begin() as conn:
+        with in_store() as (_, conn):
             report = import_partners(conn, partner_file, actor=cli_actor())
     except CrossdockError as exc:
-        return _fail(exc)
-    finally:
-        engine.dispose()
+        return fail(exc)
     print(f"created: {', '.join(report.created) or '-'}; updated: {', '.join(report.updated) or '-'}")
     return 0
 
@@ -90,14 +60,11 @@ def _export(args: argparse.Namespace) -> int:
     from crossdock.gateway.partners import dump_partner_file, export_partners
     from crossdock.schemas.errors import CrossdockError
 
-    _, engine = open_store()
     try:
-        with engine.connect() as conn:
+        with in_store(write=False) as (_, conn):
             text = dump_partner_file(export_partners(conn, args.codes), args.format)
     except CrossdockError as exc:
-        return _fail(exc)
-    finally:
-        engine.dispose()
+        return fail(exc)
     if args.output:
         args.output.write_text(text, encoding="utf-8")
     else:
@@ -108,12 +75,8 @@ def _export(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     from crossdock.gateway.partners import list_partners
 
-    _, engine = open_store()
-    try:
-        with engine.connect() as conn:
-            partners = list_partners(conn)
-    finally:
-        engine.dispose()
+    with in_store(write=False) as (_, conn):
+        partners = list_partners(conn)
     for p in partners:
         print(f"{p.code:<16} {p.status:<10} {p.kind:<8} keys={p.active_keys:<3} {p.name}  [{', '.join(p.identities)}]")
     return 0

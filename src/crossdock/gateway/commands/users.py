@@ -10,7 +10,7 @@ import argparse
 import getpass
 import sys
 
-from crossdock.gateway.commands.partners import cli_actor, open_store
+from crossdock.gateway.commands.store import cli_actor, fail, in_store, no_partner
 
 __all__ = ["register"]
 
@@ -49,20 +49,15 @@ def _create(args: argparse.Namespace) -> int:
     password = _password(args)
     if password is None:
         return 2
-    settings, engine = open_store()
     try:
-        with engine.begin() as conn:
+        with in_store() as (settings, conn):
             partner = partner_by_code(conn, args.partner) if args.partner else None
             if args.partner and partner is None:
-                print(f"error: PARTNER_NOT_FOUND: no partner {args.partner}", file=sys.stderr)
-                return 1
+                return no_partner(args.partner)
             user = create_user(conn, password_hasher(settings.auth), username=args.username, password=password,
                                role=args.role, partner_id=partner.id if partner else None, actor=cli_actor())
     except CrossdockError as exc:
-        print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
-        return 1
-    finally:
-        engine.dispose()
+        return fail(exc)
     print(f"created {user.role} user {user.username}" + (f" for {user.partner_code}" if user.partner_code else ""))
     return 0
 
@@ -71,15 +66,11 @@ def _disable(args: argparse.Namespace) -> int:
     from crossdock.gateway.auth.users import disable_user
     from crossdock.schemas.errors import CrossdockError
 
-    _, engine = open_store()
     try:
-        with engine.begin() as conn:
+        with in_store() as (_, conn):
             disable_user(conn, args.username, actor=cli_actor())
     except CrossdockError as exc:
-        print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
-        return 1
-    finally:
-        engine.dispose()
+        return fail(exc)
     print(f"disabled {args.username}")
     return 0
 
@@ -87,12 +78,8 @@ def _disable(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     from crossdock.gateway.auth.users import list_users
 
-    _, engine = open_store()
-    try:
-        with engine.connect() as conn:
-            users = list_users(conn)
-    finally:
-        engine.dispose()
+    with in_store(write=False) as (_, conn):
+        users = list_users(conn)
     for u in users:
         login = f"{u.last_login_at:%Y-%m-%d %H:%M}" if u.last_login_at else "never"
         print(f"{u.username:<24} {u.role:<9} {u.partner_code or '-':<16} last login {login}"

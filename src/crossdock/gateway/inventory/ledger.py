@@ -36,13 +36,13 @@ cancelled           860, 855 reject                       − qty
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from operator import attrgetter
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from crossdock.gateway.inventory._values import ZERO, coerce_decimal
 from crossdock.gateway.inventory.errors import MovementInvalid
@@ -120,8 +120,19 @@ class DocumentRef:
         return ref
 
 
-_set_document_id, _set_document_type, _set_business_key, _set_line = (
-    DocumentRef.__dict__[name].__set__ for name in ("document_id", "document_type", "business_key", "line"))
+def slot_setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ...]:
+    """The slot descriptors' setters of ``names`` on a frozen, slotted dataclass.
+
+    For the constructors of rows the store already checked (``Movement.stored``,
+    ``DocumentRef.stored``, ``ItemLocationInput.loaded``): ``object.__new__`` and one setter per
+    field skip ``__init__``'s checks and the frozen ``__setattr__``, which a planning run would pay
+    once per ledger row. Every field must be set.
+    """
+    return tuple(cls.__dict__[name].__set__ for name in names)
+
+
+_set_document_id, _set_document_type, _set_business_key, _set_line = slot_setters(
+    DocumentRef, "document_id", "document_type", "business_key", "line")
 
 
 def idempotency_key(source: DocumentRef, kind: MovementKind | str, key: ItemLocationKey) -> str:
@@ -230,10 +241,9 @@ class Movement:
 
 
 (_set_kind, _set_key, _set_quantity, _set_effective, _set_source, _set_order_ref, _set_due, _set_period_start,
- _set_sequence, _set_idempotency_key, _set_sort_key, _set_amount, _set_days) = (
-    Movement.__dict__[name].__set__ for name in (
-        "kind", "key", "quantity", "effective", "source", "order_ref", "due", "period_start", "sequence",
-        "idempotency_key", "sort_key", "amount", "days"))
+ _set_sequence, _set_idempotency_key, _set_sort_key, _set_amount, _set_days) = slot_setters(
+    Movement, "kind", "key", "quantity", "effective", "source", "order_ref", "due", "period_start", "sequence",
+    "idempotency_key", "sort_key", "amount", "days")
 
 
 def _check_movement(m: Movement, issues: list[Issue]) -> None:

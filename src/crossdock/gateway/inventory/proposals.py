@@ -46,6 +46,7 @@ from crossdock.gateway.inventory.ledger import (
     Position,
     dedupe,
     position_of_distinct,
+    slot_setters,
 )
 from crossdock.gateway.inventory.policy import ReplenishmentPolicy
 from crossdock.gateway.inventory.projection import (
@@ -132,8 +133,8 @@ class ItemLocationInput:
 
 
 (_set_input_key, _set_input_policy, _set_input_movements, _set_input_forecast, _set_input_periods,
- _set_input_supplier) = (ItemLocationInput.__dict__[name].__set__ for name in (
-    "key", "policy", "movements", "forecast", "reported_periods", "supplier_id"))
+ _set_input_supplier) = slot_setters(ItemLocationInput, "key", "policy", "movements", "forecast", "reported_periods",
+                                     "supplier_id")
 
 
 class ReasonCode(StrEnum):

@@ -147,15 +147,16 @@ def claim_many(engine: Engine, work_ids: Sequence[int], *, now: float, lease_s: 
     if engine.dialect.name == "postgresql":
         rows = _claim_postgres(engine, wanted, now=now, lease_s=lease_s, fill_to=fill_to, stages=stages)
         return _in_claim_order(wanted, rows)
+    # SQLite: transactions begin IMMEDIATE (one writer at a time), so no other claim runs between
+    # these reads and the update
     due = and_(items.c.state == "pending", items.c.available_at <= now)
     claimable = or_(due, and_(items.c.state == "running", items.c.lease_until < now))
     with engine.begin() as conn:
-        skip_locked = conn.dialect.name == "postgresql"
-        ids = _lock(conn, select(items.c.id).where(items.c.id.in_(sorted(wanted)), claimable), skip_locked)
+        ids = list(conn.execute(select(items.c.id).where(items.c.id.in_(sorted(wanted)), claimable)).scalars())
         room = fill_to - len(ids)
         if ids and room > 0 and stages:
-            ids += _lock(conn, select(items.c.id).where(due, items.c.stage.in_(stages), items.c.id.not_in(wanted))
-                         .order_by(items.c.id).limit(room), skip_locked)
+            ids += conn.execute(select(items.c.id).where(due, items.c.stage.in_(stages), items.c.id.not_in(wanted))
+                                .order_by(items.c.id).limit(room)).scalars()
         if not ids:
             return []
         rows = conn.execute(
@@ -206,12 +207,6 @@ RETURNING id, message_id, stage, attempts, generation
 """).bindparams(bindparam("at", type_=t.work_items.c.updated_at.type))
 
 
-def _lock(conn: Connection, query, skip_locked: bool) -> list[int]:
-    if skip_locked:
-        query = query.with_for_update(skip_locked=True)
-    return list(conn.execute(query).scalars())
-
-
 def fence(conn: Connection, work: WorkClaim, *, now: float) -> None:
     """Mark the item done inside the stage's transaction, if the claim is still ours.
 
@@ -236,12 +231,16 @@ def fence_many(conn: Connection, works: Sequence[WorkClaim], *, now: float) -> N
         update(items)
         .where(tuple_(items.c.id, items.c.attempts).in_([(w.id, w.attempts) for w in works]),
                items.c.state == "running")
-        .values(state="done", lease_until=None, updated_at=_utc(now), last_error_code=None, last_error=None)
+        .values(updated_at=_utc(now), **_DONE)
         .returning(items.c.id)
     ).scalars())
     lost = [w.id for w in works if w.id not in fenced]
     if lost:
         raise LeaseLost(f"work item(s) {', '.join(map(str, lost))} were re-claimed")
+
+
+#: the columns a fence sets on a finished item (besides ``updated_at``)
+_DONE = {"state": "done", "lease_until": None, "last_error_code": None, "last_error": None}
 
 
 @cache
@@ -250,8 +249,7 @@ def _fence_statement():
     return (update(items)
             .where(items.c.id == bindparam("w_id"), items.c.state == "running",
                    items.c.attempts == bindparam("w_attempts"))
-            .values(state="done", lease_until=None, updated_at=bindparam("w_at", type_=items.c.updated_at.type),
-                    last_error_code=None, last_error=None))
+            .values(updated_at=bindparam("w_at", type_=items.c.updated_at.type), **_DONE))
 
 
 def backoff_delay(attempt: int, base_s: float, cap_s: float, rng: random.Random | None = None) -> float:

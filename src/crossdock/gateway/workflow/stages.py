@@ -350,8 +350,8 @@ def load_payloads(conn: Connection, digests: Iterable[str]) -> dict[str, bytes]:
 
 def set_message_status(conn: Connection, message_id: str, status: str, *, at: datetime,
                        code: str | None = None, reason: str | None = None, **extra: Any) -> None:
-    values = {"status": status, "error_code": code, "error_reason": reason, "updated_at": at, **extra}
-    conn.execute(_status_update(tuple(sorted(extra))), {"m_id": message_id, **{f"v_{k}": v for k, v in values.items()}})
+    set_message_statuses(conn, [(message_id, at, {"status": status, "error_code": code, "error_reason": reason,
+                                                  **extra})])
 
 
 def write_later(conn: Connection, writes: Iterable[tuple[Any, list[dict[str, Any]]]]) -> None:
@@ -366,8 +366,14 @@ def write_later(conn: Connection, writes: Iterable[tuple[Any, list[dict[str, Any
 
 
 def _write_rank(statement: Any) -> int:
-    tables = t.metadata.sorted_tables
-    return tables.index(statement.table) if isinstance(statement, Insert) else len(tables)
+    order = _table_order()
+    return order[statement.table] if isinstance(statement, Insert) else len(order)
+
+
+@cache
+def _table_order() -> dict[Table, int]:
+    """Tables in dependency order (parents first), computed once."""
+    return {table: rank for rank, table in enumerate(t.metadata.sorted_tables)}
 
 
 def set_message_statuses(conn: Connection, updates: Iterable[tuple[str, datetime, Mapping[str, Any]]]) -> None:
@@ -447,7 +453,6 @@ def parse(ctx: StageContext) -> StageResult:
     reading = ctx.x12()
     if reading.error is not None:
         raise reading.error
-    conn = ctx.conn
     rows, windows, owner = _interchange_rows(ctx, reading)
     if not any(r["partner_id"] or r["status"] == "receiver_unknown" for r in rows):
         identities = ", ".join(sorted({r["sender"] for r in rows})) or "none"
