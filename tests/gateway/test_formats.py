@@ -1,4 +1,4 @@
-"""cXML, UBL and canonical JSON through the embedded hub: in from the corpus, out per agreement.
+"""cXML, UBL, OAGIS and canonical JSON through the embedded hub: in from the corpus, out per agreement.
 
 Inbound, the documents are read by the XML engineer's codecs and mappings (``parse_xml`` →
 ``read_cxml`` / ``read_ubl``) and canonical JSON by ``read_canonical``; the cXML Sender
@@ -129,3 +129,27 @@ def test_outbound_rendered_in_the_agreed_xml_format(xml_client, recipient: str, 
         assert [c.identity for c in result.envelope.to] == ["AN0100000042"]
     delivered = list((Path(engine.url.database).parent.parent / "outbox" / recipient).glob("*.xml"))
     assert len(delivered) == 1
+
+
+OAGIS_ORDER = "xml/850/oagis__oagis10.1_ProcessPurchaseOrder.xml"
+
+
+def test_oagis_orders_are_applied_and_a_bad_one_fails_with_its_issue(xml_client, corpus_dir: Path) -> None:
+    engine = xml_client.hub.runtime.engine
+    placeholder = (corpus_dir / OAGIS_ORDER).read_bytes()
+    good = placeholder.replace(b"<DocumentDateTime>token</DocumentDateTime>",
+                               b"<DocumentDateTime>2026-03-02T09:00:00Z</DocumentDateTime>")
+    ok = post(xml_client, good, key=XML_KEYS["procurer"], **{"Content-Type": "application/xml"})
+    bad = post(xml_client, placeholder, key=XML_KEYS["procurer"])
+    assert (ok.status_code, bad.status_code) == (202, 202)
+    assert wait_final(engine, ok.json()["id"]) == "accepted"
+    ((doc_type, status, body, _),) = _documents(engine, ok.json()["id"])
+    assert (doc_type, status, json.loads(body)["order_date"]["date"]) == ("purchase_order", "applied", "2026-03-02")
+    # the schema sample's "token" date: the document fails mapping with its code, the raw bytes stay
+    assert wait_final(engine, bad.json()["id"]) != "accepted"
+    ((_, status, _, _),) = _documents(engine, bad.json()["id"])
+    assert status == "mapping_failed"
+    detail = xml_client.get(f"/api/v1/messages/{bad.json()['id']}", headers={"X-Api-Key": XML_KEYS["procurer"]})
+    assert detail.status_code == 200 and "VALUE_INVALID" in detail.text
+    raw = xml_client.get(f"/api/v1/messages/{bad.json()['id']}/raw", headers={"X-Api-Key": XML_KEYS["procurer"]})
+    assert raw.content == placeholder
