@@ -11,7 +11,8 @@ recorded (ingested → acknowledged → applied). Latency is the client-side POS
 
 The machine is shared, so every run also prints what it competed with: the load average before
 and after, the machine's CPU use, and the CPU seconds our own processes spent (in total and per
-process: API, then worker) and the load generator itself (``client``).
+process: API, then worker), in production the PostgreSQL backends serving the benchmark's
+database, and the load generator itself (``client``).
 ``docs per CPU-s`` (documents / our processes' CPU seconds) is the CPU-normalized figure, and
 ``calibration`` (CPU ms for a fixed pure-Python loop, ~100 ms on an idle modern core) says how
 fast a core was at that moment. The load generator is 16 threads on stdlib keep-alive
@@ -20,7 +21,7 @@ fast a core was at that moment. The load generator is 16 threads on stdlib keep-
 Usage::
 
     python benchmarks/gateway_throughput.py [--duration 60] [--orders 20000] [--mode both|production|embedded]
-        [--processes 1] [--threads 4] [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test]
+        [--processes 1] [--threads 8] [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test]
         [--redis redis://127.0.0.1:6379/0]
 
 Targets on 2 cores: (a) >= 300 docs/s with p99 ingest <= 100 ms; (b) >= 1,000 docs/s;
@@ -47,6 +48,7 @@ import psutil
 from sqlalchemy import create_engine, func, select, text
 
 from crossdock.gateway.partners import AgreementConfig, IdentitySpec, create_partner
+from crossdock.gateway.settings import WorkflowSettings
 from crossdock.gateway.store import schema as t
 from crossdock.gateway.store.engine import build_engine
 from crossdock.gateway.store.migrate import upgrade
@@ -116,7 +118,7 @@ def drain(engine, expected_docs: int, started: float, timeout: float) -> float:
         docs, open_messages = processed_documents(engine)
         if docs >= expected_docs and open_messages == 0:
             return time.monotonic()
-        time.sleep(0.2)
+        time.sleep(0.5)  # (each poll counts the whole table: cheap, but not free for the database)
     docs, open_messages = processed_documents(engine)
     print(f"  (timeout: {docs}/{expected_docs} documents applied, {open_messages} messages open)")
     return time.monotonic()
@@ -134,8 +136,10 @@ def calibration_ms() -> float:
 class Usage:
     """CPU seconds of our processes and of the whole machine over one scenario, plus the load."""
 
-    def __init__(self, pids: list[int]) -> None:
+    def __init__(self, pids: list[int], database: str | None = None) -> None:
         self._processes = [psutil.Process(pid) for pid in pids]
+        self._database = database
+        self._backends = self._backend_cpu()
         self.load_before = os.getloadavg()[0]
         self.calibration = calibration_ms()
         self._ours = self._cpu()
@@ -156,7 +160,23 @@ class Usage:
             per_process.append(total)
         return per_process
 
+    def _backend_cpu(self) -> dict[int, float]:
+        """CPU seconds of each PostgreSQL backend serving our database (its process title names it)."""
+        found: dict[int, float] = {}
+        if self._database is None:
+            return found
+        for process in psutil.process_iter(["cmdline"]):
+            title = " ".join(process.info["cmdline"] or ())
+            if title.startswith("postgres:") and f" {self._database} " in title:
+                try:
+                    times = process.cpu_times()
+                except psutil.Error:
+                    continue
+                found[process.pid] = times.user + times.system
+        return found
+
     def report(self, docs: int) -> str:
+        backends = sum(cpu - self._backends.get(pid, 0.0) for pid, cpu in self._backend_cpu().items())
         spent = [after - before for after, before in zip(self._cpu(), self._ours)]
         ours = sum(spent)
         client = time.process_time() - self._client
@@ -166,8 +186,9 @@ class Usage:
         split = " + ".join(f"{s:.1f}" for s in spent)
         return (f"      load {self.load_before:.1f} -> {os.getloadavg()[0]:.1f}, machine CPU {busy / wall:.2f} of "
                 f"{psutil.cpu_count()} cores, our processes {ours:.1f} CPU-s ({split}) = "
-                f"{docs / ours if ours else 0:.0f} docs per CPU-s, client {client:.1f} CPU-s, "
-                f"calibration {self.calibration:.0f} ms")
+                f"{docs / ours if ours else 0:.0f} docs per CPU-s, "
+                + (f"PostgreSQL backends {backends:.1f} CPU-s, " if self._database else "")
+                + f"client {client:.1f} CPU-s, calibration {self.calibration:.0f} ms")
 
 
 def post_raw(connection: http.client.HTTPConnection, body: bytes) -> int:
@@ -178,13 +199,14 @@ def post_raw(connection: http.client.HTTPConnection, body: bytes) -> int:
     return response.status
 
 
-def scenario_a(base: str, engine, duration: float, pids: list[int], clients: int = 16) -> None:
+def scenario_a(base: str, engine, duration: float, pids: list[int], clients: int = 16,
+               database: str | None = None) -> None:
     latencies: list[float] = []
     errors = [0]
     counter = iter(range(1, 10**9))
     lock = threading.Lock()
     host, port = base.removeprefix("http://").split(":")
-    usage = Usage(pids)
+    usage = Usage(pids, database)
     stop_at = time.monotonic() + duration
 
     def client() -> None:
@@ -217,9 +239,9 @@ def scenario_a(base: str, engine, duration: float, pids: list[int], clients: int
     print(usage.report(docs))
 
 
-def scenario_b(base: str, engine, orders: int, pids: list[int]) -> None:
+def scenario_b(base: str, engine, orders: int, pids: list[int], database: str | None = None) -> None:
     before, _ = processed_documents(engine)
-    usage = Usage(pids)
+    usage = Usage(pids, database)
     # ST02 must be unique within the group (4-9 digits): a repeat is a duplicate set, rejected,
     # and the run would wait for documents that never come.
     body = interchange(999_000_001, [po_set(i + 1, f"PO-B-{i}") for i in range(orders)])
@@ -257,8 +279,8 @@ def run_production(args) -> None:
         engine = build_engine(url)
         pids = [p.pid for p in processes]
         print(f"production (PostgreSQL + Redis, 1 API + {args.processes} worker process(es) x {args.threads} threads):")
-        scenario_a(base, engine, args.duration, pids)
-        scenario_b(base, engine, args.orders, pids)
+        scenario_a(base, engine, args.duration, pids, database=name)
+        scenario_b(base, engine, args.orders, pids, database=name)
         engine.dispose()
     finally:
         for process in processes:
@@ -298,7 +320,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of scenario (a)")
     parser.add_argument("--orders", type=int, default=20_000, help="orders in the scenario (b) interchange")
     parser.add_argument("--mode", choices=("both", "production", "embedded"), default="both")
-    parser.add_argument("--threads", type=int, default=4, help="worker threads per process")
+    parser.add_argument("--threads", type=int, default=WorkflowSettings().worker_threads,
+                        help="worker threads per process (default: the setting's default)")
     parser.add_argument("--processes", type=int, default=1, help="worker processes (production)")
     parser.add_argument("--embedded-b", action="store_true", help="also run (b) in embedded mode")
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")

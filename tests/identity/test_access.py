@@ -6,13 +6,14 @@ from __future__ import annotations
 import time
 
 import pytest
-from idhelpers import KEYS, api, audit_kinds, fast_settings, interchange, login, wait_final
+from idhelpers import KEYS, api, audit_kinds, fast_settings, interchange, login, seed, wait_final
 from sqlalchemy import select
 
 from crossdock.adapters.transports import sign
-from crossdock.gateway.auth import build_auth
+from crossdock.gateway.auth import build_auth, revoke_key
 from crossdock.gateway.demo import DEMO_KEYS, DEMO_USERS, demo_banner, load_demo
 from crossdock.gateway.store.engine import build_engine
+from crossdock.gateway.store.migrate import upgrade
 from crossdock.gateway.store import schema as t
 
 
@@ -247,4 +248,26 @@ def test_session_cookie_is_secure_in_production(tmp_path) -> None:
     assert build_auth(engine, production).cookie_secure
     assert not build_auth(engine, fast_settings(tmp_path)).cookie_secure
     assert build_auth(engine, fast_settings(tmp_path, auth={"cookie_secure": True})).cookie_secure
+    engine.dispose()
+
+
+def test_key_lookups_are_cached_for_key_cache_s_and_forgotten_after_a_local_revocation(tmp_path) -> None:
+    engine = build_engine(f"sqlite:///{tmp_path / 'keys.db'}", pool_size=1)
+    upgrade(engine)
+    settings = fast_settings(tmp_path, auth={"key_cache_s": 0.3})
+    key_ids = seed(engine, settings, tmp_path / "outbox")
+    auth = build_auth(engine, settings)
+    assert auth.cached_key(KEYS["acme"]) == (False, None)  # never looked up: the guard asks a thread
+    assert auth.key(KEYS["acme"]).id == key_ids["acme"]
+    cached, match = auth.cached_key(KEYS["acme"])
+    assert cached and match.id == key_ids["acme"] and not match.revoked  # answered on the event loop
+    with engine.begin() as conn:  # revoked by another process: this one learns it within key_cache_s
+        revoke_key(conn, key_ids["acme"], actor="test", scope=None)
+    assert not auth.key(KEYS["acme"]).revoked
+    time.sleep(0.35)
+    assert auth.cached_key(KEYS["acme"]) == (False, None)
+    assert auth.key(KEYS["acme"]).revoked
+    assert auth.key(KEYS["globex"]) is not None
+    auth.forget_keys()  # what a revocation through this process's API does
+    assert auth.cached_key(KEYS["globex"]) == (False, None)
     engine.dispose()

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from crossdock.gateway.store import schema as t
-from crossdock.gateway.store.engine import BULK_ROWS, insert_or_skip
+from crossdock.gateway.store.engine import BULK_ROWS, execute_later, insert_or_skip, insert_statement, parameters
 from crossdock.schemas.errors import Issue
 
 __all__ = ["AppliedDocument", "EffectsService", "OrderRecords"]
@@ -42,6 +42,8 @@ class AppliedDocument:
         body: the canonical document as decoded JSON.
         issues: the issues its row holds as the effects start (JSON, as stored), when the caller
             knows them (the stage that just stored the row); None: read them from the row.
+        model: the canonical model ``body`` decodes to, when the caller has it (the stage that
+            mapped the document); None: the effects validate ``body``.
     """
 
     id: int
@@ -50,6 +52,7 @@ class AppliedDocument:
     keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     body: Mapping[str, Any] = field(default_factory=dict)
     issues: Sequence[Mapping[str, Any]] | None = None
+    model: Any = field(default=None, compare=False, repr=False)
 
 
 class EffectsService(Protocol):
@@ -96,8 +99,8 @@ class OrderRecords:
             for d in orders if d.id in ids
             for index, line in enumerate(d.body.get("lines", ()), start=1)
         ]
-        if lines:
-            insert_or_skip(conn, t.order_lines, lines, ("order_id", "line_number"))
+        # nothing reads order lines back in the transaction: in a batch they go with its other rows
+        execute_later(conn, insert_statement(conn.dialect.name, t.order_lines, ("order_id", "line_number")), lines)
         if inserted == len(rows):
             return []
         # A PO number seen before from the same partner is not a second order.
@@ -122,7 +125,7 @@ def _insert_orders_returning(conn: Connection, rows: list[dict[str, Any]]) -> di
     multi-row RETURNING would cost more in placeholder parsing than the inserts themselves.
     """
     if len(rows) < BULK_ROWS:
-        return dict(conn.execute(_insert_orders(conn.dialect.name), rows).all())
+        return dict(conn.execute(_insert_orders(conn.dialect.name), parameters(rows)).all())
     insert_or_skip(conn, t.orders, rows, ("partner_id", "po_number"))
     documents = {row["document_id"] for row in rows}
     found = conn.execute(select(t.orders.c.document_id, t.orders.c.id)

@@ -269,6 +269,8 @@ class MappedDocument:
         body: canonical JSON, None when mapping failed.
         keys: business keys as (name, value) pairs, for search and links.
         issues: mapping issues (errors make the document ``mapping_failed``).
+        model: the canonical model ``body`` was written from (the effects read it instead of
+            validating ``body`` again), None when there is none.
     """
 
     position: int
@@ -276,6 +278,7 @@ class MappedDocument:
     body: str | None
     keys: tuple[tuple[str, str], ...] = ()
     issues: tuple[Issue, ...] = ()
+    model: Any = field(default=None, compare=False, repr=False)
 
 
 def map_set(view: SetView, overrides: Sequence[Mapping[str, Any]] = ()) -> MappedDocument:
@@ -322,7 +325,7 @@ def _overrides_from_json(text: str) -> tuple:
 
 def _mapped(position: int, document, issues: Iterable[Issue]) -> MappedDocument:
     body = document.model_dump_json(exclude_none=True)
-    return MappedDocument(position, document.document_type, body, _keys(document), tuple(issues))
+    return MappedDocument(position, document.document_type, body, _keys(document), tuple(issues), document)
 
 
 def _keys(document) -> tuple[tuple[str, str], ...]:

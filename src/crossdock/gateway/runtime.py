@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -27,7 +27,7 @@ from crossdock.gateway.partners import ChannelConfig
 from crossdock.gateway.settings import Settings
 from crossdock.gateway.store.engine import build_engine
 
-__all__ = ["Runtime", "build_runtime", "Transports", "ReadingCache"]
+__all__ = ["Runtime", "build_runtime", "Transports", "ReadingCache", "OwnWork"]
 
 
 class ReadingCache:
@@ -55,6 +55,44 @@ class ReadingCache:
                 while len(self._entries) > self._max_entries:
                     self._entries.pop(next(iter(self._entries)))
         return value
+
+
+class OwnWork:
+    """Work items this process holds now (claimed, running) or finished lately in a batch.
+
+    A batch also claims due items whose own wake-up messages are still queued; when those arrive
+    the items are either running here or ``done`` (a state no item leaves: a replay adds new
+    items), so the worker skips them without a claim query. An item put back for a retry is
+    released first, so its next wake-up claims it. A forgotten or unknown id costs only the
+    query. Finished ids are bounded (the oldest forgotten).
+    """
+
+    def __init__(self, max_finished: int = 8192) -> None:
+        self._lock = threading.Lock()
+        self._running: set[int] = set()
+        self._finished: dict[int, None] = {}
+        self._max_finished = max_finished
+
+    def unknown(self, work_ids: Iterable[int]) -> list[int]:
+        """``work_ids`` without those running here or finished here."""
+        with self._lock:
+            return [i for i in work_ids if i not in self._running and i not in self._finished]
+
+    def claimed(self, work_ids: Iterable[int]) -> None:
+        with self._lock:
+            self._running.update(work_ids)
+
+    def released(self, work_ids: Iterable[int]) -> None:
+        """No longer running here (finished, failed, put back or taken over)."""
+        with self._lock:
+            self._running.difference_update(work_ids)
+
+    def finished(self, work_ids: Iterable[int]) -> None:
+        with self._lock:
+            for work_id in work_ids:
+                self._finished[work_id] = None
+            while len(self._finished) > self._max_finished:
+                self._finished.pop(next(iter(self._finished)))
 
 
 class Transports:
@@ -107,6 +145,7 @@ class Runtime:
         clock: epoch seconds.
         dispatch: ``dispatch(work_id, delay_s=0.0)`` enqueues a work item (set with the broker).
         readings: recently parsed X12 payloads (pure results, safe to share).
+        own: work items this process runs now or finished lately (their wake-ups are skipped).
     """
 
     settings: Settings
@@ -116,6 +155,7 @@ class Runtime:
     clock: Callable[[], float] = time.time
     dispatch: Callable[..., None] = field(default=lambda work_id, delay_s=0.0: None)
     readings: ReadingCache = field(default_factory=ReadingCache)
+    own: OwnWork = field(default_factory=OwnWork)
 
     def close(self) -> None:
         self.transports.close()

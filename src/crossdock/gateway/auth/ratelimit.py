@@ -1,9 +1,17 @@
 """Request rate limits per principal: a fixed window counter, in process or in Redis.
 
 Decision: embedded mode (one process) counts in memory; production counts in Redis
-(``INCR`` + ``EXPIRE`` on ``<namespace>:rl:<principal>:<window>``) so every API process shares
+(``INCRBY`` + ``EXPIRE`` on ``<namespace>:rl:<principal>:<window>``) so every API process shares
 one budget. If Redis cannot be reached the request is allowed and a warning logged: the limiter
 protects the gateway, it must not become the reason the gateway is down.
+
+A Redis round trip per request costs the API more CPU than the request's own work, so a process
+takes its budget in small leases: one ``INCRBY`` reserves up to :data:`MAX_LEASE` hits
+(``limit // LEASE_FRACTION``, at least 1, so small limits are counted hit by hit), and the next
+hits of that window are answered from the lease in memory (:meth:`RedisRateLimiter.hit_local`,
+no I/O). The part of a lease beyond the limit is given back at once, so one process refuses at
+exactly ``limit``; with several processes, hits leased but not yet used by the others (at most
+``MAX_LEASE - 1`` each) may make a process refuse that much early, never let more through.
 """
 
 from __future__ import annotations
@@ -15,9 +23,14 @@ from typing import Protocol
 
 import structlog
 
-__all__ = ["Decision", "RateLimiter", "MemoryRateLimiter", "RedisRateLimiter", "build_rate_limiter"]
+__all__ = ["Decision", "RateLimiter", "MemoryRateLimiter", "RedisRateLimiter", "build_rate_limiter", "lease_size",
+           "MAX_LEASE", "LEASE_FRACTION"]
 
 log = structlog.get_logger("crossdock.auth")
+#: most hits one Redis round trip reserves for this process
+MAX_LEASE = 32
+#: a lease is at most this fraction of the limit (limits under 2 x this are counted hit by hit)
+LEASE_FRACTION = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +43,15 @@ class Decision:
     first_refusal: bool = False
 
 
+_ALLOWED = Decision(True)
+
+
 class RateLimiter(Protocol):
     def hit(self, key: str, limit: int, period_s: float, now: float) -> Decision: ...
+
+    def hit_local(self, key: str, limit: int, period_s: float, now: float) -> Decision | None:
+        """The decision when it needs no I/O (safe on the event loop), else None: call :meth:`hit`."""
+        ...
 
 
 def _window(now: float, period_s: float) -> tuple[int, float]:
@@ -55,33 +75,86 @@ class MemoryRateLimiter:
             if len(self._counts) > 100_000:
                 self._counts = {k: v for k, v in self._counts.items() if v[0] == index}
         if count <= limit:
-            return Decision(True)
+            return _ALLOWED
         return Decision(False, remaining_s, count == limit + 1)
+
+    def hit_local(self, key: str, limit: int, period_s: float, now: float) -> Decision:
+        """Counting in memory needs no I/O: always :meth:`hit`."""
+        return self.hit(key, limit, period_s, now)
+
+
+def lease_size(limit: int, max_lease: int = MAX_LEASE, fraction: int = LEASE_FRACTION) -> int:
+    """Hits one Redis round trip reserves for a principal whose limit is ``limit``."""
+    return max(1, min(max_lease, limit // fraction))
 
 
 class RedisRateLimiter:
-    """Counters in Redis, shared by every API process (production)."""
+    """Counters in Redis, shared by every API process (production), taken in leases.
 
-    def __init__(self, client, namespace: str) -> None:
+    Args:
+        client: a redis-py client.
+        namespace: key prefix shared by the processes of one deployment.
+        max_lease: most hits per lease (1: a round trip per request).
+        lease_fraction: a lease is at most ``limit // lease_fraction`` hits.
+    """
+
+    def __init__(self, client, namespace: str, *, max_lease: int = MAX_LEASE,
+                 lease_fraction: int = LEASE_FRACTION) -> None:
         self._client = client
         self._namespace = namespace
+        self._max_lease = max_lease
+        self._lease_fraction = lease_fraction
+        self._lock = threading.Lock()
+        #: principal -> (window index, leased hits not used yet)
+        self._leases: dict[str, tuple[int, int]] = {}
+
+    def hit_local(self, key: str, limit: int, period_s: float, now: float) -> Decision | None:
+        """Allowed from this process's lease for the current window, else None (ask Redis)."""
+        index = math.floor(now / period_s)
+        with self._lock:
+            lease = self._leases.get(key)
+            if lease is None or lease[0] != index or lease[1] <= 0:
+                return None
+            self._leases[key] = (index, lease[1] - 1)
+        return _ALLOWED
 
     def hit(self, key: str, limit: int, period_s: float, now: float) -> Decision:
         import redis
 
+        local = self.hit_local(key, limit, period_s, now)
+        if local is not None:
+            return local
         index, remaining_s = _window(now, period_s)
         name = f"{self._namespace}:rl:{key}:{index}"
+        size = lease_size(limit, self._max_lease, self._lease_fraction)
         try:
             pipe = self._client.pipeline()
-            pipe.incr(name)
+            pipe.incrby(name, size)
             pipe.expire(name, int(period_s) + 1)
-            count = pipe.execute()[0]
+            before = pipe.execute()[0] - size
+            granted = max(0, min(size, limit - before))
+            # What lies beyond the limit is given back (a refused hit keeps counting as one), so
+            # the count stays exact and ``limit + 1`` still marks the first refusal.
+            unused = size - max(granted, 1)
+            if unused:
+                self._client.decrby(name, unused)
         except redis.RedisError as exc:
             log.warning("rate limiter unavailable, allowing", error=type(exc).__name__)
-            return Decision(True)
-        if count <= limit:
-            return Decision(True)
-        return Decision(False, remaining_s, count == limit + 1)
+            return _ALLOWED
+        if granted:
+            self._lease(key, index, granted - 1)
+            return _ALLOWED
+        return Decision(False, remaining_s, before == limit)
+
+    def _lease(self, key: str, index: int, hits: int) -> None:
+        """Add ``hits`` to the principal's lease (concurrent requests may each have taken one)."""
+        with self._lock:
+            held = self._leases.get(key)
+            if held is not None and held[0] == index:
+                hits += held[1]
+            if len(self._leases) > 100_000:
+                self._leases = {k: v for k, v in self._leases.items() if v[0] == index}
+            self._leases[key] = (index, hits)
 
 
 def build_rate_limiter(redis_url: str | None, namespace: str) -> RateLimiter:

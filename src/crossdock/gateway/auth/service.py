@@ -56,13 +56,23 @@ class AuthService:
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
 
-    def key(self, key: str) -> KeyMatch | None:
-        """The key's match (cached); refreshing the cache also records the key's last use."""
-        now = time.monotonic()
+    def cached_key(self, key: str) -> tuple[bool, KeyMatch | None]:
+        """``(True, match)`` while ``key``'s lookup is cached, else ``(False, None)``; no I/O.
+
+        The guards call this on the event loop, so a cached key costs no hop to a worker thread.
+        """
         with self._lock:
             hit = self._keys.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        if hit is not None and hit[0] > time.monotonic():
+            return True, hit[1]
+        return False, None
+
+    def key(self, key: str) -> KeyMatch | None:
+        """The key's match (cached); refreshing the cache also records the key's last use."""
+        cached, match = self.cached_key(key)
+        if cached:
+            return match
+        now = time.monotonic()
         with self.engine.connect() as conn:
             match = lookup_key(conn, key)
         if match is not None and not match.revoked:

@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from typing import Any
 
 import structlog
@@ -49,7 +50,7 @@ from crossdock.gateway.inventory.store import (
 )
 from crossdock.gateway.settings import InventorySettings
 from crossdock.gateway.store import schema as t
-from crossdock.gateway.store.engine import insert_ignore, is_postgres, shared_reads
+from crossdock.gateway.store.engine import execute_later, insert_ignore, is_postgres, shared_reads
 from crossdock.schemas.canonical import (
     AckType,
     DateKind,
@@ -169,7 +170,7 @@ class _Parsed:
 
     @classmethod
     def of(cls, document: AppliedDocument, code: str) -> _Parsed:
-        body = document_adapter().validate_python(dict(document.body))
+        body = document.model if document.model is not None else document_adapter().validate_python(dict(document.body))
         refs = references(body)
         if code not in _READS_ORDERS:  # an 850 names its own order but never reads it back
             refs = replace(refs, orders=frozenset())
@@ -270,8 +271,13 @@ def _note_issues(conn: Connection, noted: Mapping[int, Sequence[Issue]],
     rows = [{"_id": document_id, "_issues": [*(current.get(document_id) or []), *(
         {"code": i.code, "msg": i.msg, "loc": list(i.loc), "severity": i.severity, "input": i.input}
         for i in issues[:200])]} for document_id, issues in noted.items() if document_id in current]
-    if rows:
-        conn.execute(update(d).where(d.c.id == bindparam("_id")).values(issues=bindparam("_issues")), rows)
+    execute_later(conn, _issues_update(), rows)  # (read back by no stage: with a batch's other rows)
+
+
+@cache
+def _issues_update():
+    d = t.documents
+    return update(d).where(d.c.id == bindparam("_id")).values(issues=bindparam("_issues"))
 
 
 class ComposedEffects:

@@ -368,6 +368,9 @@ work_items = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     UniqueConstraint("message_id", "stage", "generation"),
     Index(None, "state", "available_at"),
+    # a claim's fill: the oldest due pending items, in id order (migration 0005)
+    Index("ix_work_items_pending_id", "id", postgresql_where=text("state = 'pending'"),
+          sqlite_where=text("state = 'pending'")),
 )
 
 dedupe_keys = Table(

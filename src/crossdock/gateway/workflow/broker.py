@@ -76,21 +76,29 @@ def bind_actor(runtime: Runtime, broker: dramatiq.Broker) -> dramatiq.Actor:
     return actor
 
 
+#: once ids are waiting, how long more may pile up before they are sent (fewer, fuller queue
+#: messages under load: each costs the API an enqueue and a worker a fetch and an ack; work
+#: starts at most this much later)
+LINGER_S = 0.005
+
+
 class Coalescer:
     """Enqueues dispatched work ids from a background thread, several per queue message.
 
     ``add`` only appends to a list, so a request thread never waits for the broker; the thread
-    sends whatever piled up meanwhile as messages of at most ``batch_size`` ids (one id when
-    traffic is light, bigger batches under load) and ends after a second without work. An id
+    sends whatever piled up meanwhile, after at most :data:`LINGER_S` more, as messages of at most
+    ``batch_size`` ids (one id when traffic is light, bigger batches under load) and ends after a
+    second without work. An id
     lost with the process before it was sent is redispatched by the sweeper, exactly like a
     failed enqueue (its row is committed before it is dispatched).
     """
 
     IDLE_S = 1.0
 
-    def __init__(self, send: Callable[[list[int]], None], batch_size: int) -> None:
+    def __init__(self, send: Callable[[list[int]], None], batch_size: int, linger_s: float = LINGER_S) -> None:
         self._send = send
         self._batch_size = max(1, batch_size)
+        self._linger_s = linger_s
         self._cond = threading.Condition()
         self._pending: list[int] = []
         self._running = False
@@ -111,6 +119,7 @@ class Coalescer:
                 if not self._pending:
                     self._running = False
                     return
+                self._cond.wait_for(lambda: len(self._pending) >= self._batch_size, self._linger_s)
                 ids, self._pending = self._pending, []
             for start in range(0, len(ids), self._batch_size):
                 self._send(ids[start:start + self._batch_size])
@@ -132,6 +141,10 @@ def broker_probe(broker: dramatiq.Broker):
     return probe
 
 
+#: queue messages a worker process may hold fetched and unacked, per worker thread
+PREFETCH_PER_THREAD = 32
+
+
 class WorkerHost:
     """dramatiq worker threads plus the sweeper, in this process."""
 
@@ -139,8 +152,15 @@ class WorkerHost:
         self._runtime = runtime
         # An in-process stub queue is cheap to poll; Redis is polled less often.
         idle_ms = 1000 if runtime.settings.redis_url else 100
-        self._worker = dramatiq.Worker(broker, worker_threads=runtime.settings.workflow.worker_threads,
+        threads = runtime.settings.workflow.worker_threads
+        self._worker = dramatiq.Worker(broker, worker_threads=threads,
                                        queues={runtime.settings.workflow.queue_name}, worker_timeout=idle_ms)
+        # dramatiq holds at most ``queue_prefetch`` messages fetched and not yet acked (2 per thread
+        # by default), and its consumer sleeps, backing off up to ``idle_ms``, while that many are
+        # out. Ours are wake-ups: while each thread runs a long batch, the other messages are
+        # mostly for items that batch took (skipped at once), so 2 per thread left threads idle
+        # with a backlog (a fifth of their time, sampled). Messages are a few ids each: take more.
+        self._worker.queue_prefetch = max(self._worker.queue_prefetch, threads * PREFETCH_PER_THREAD)
         self._sweeper = Sweeper(runtime)
 
     def start(self) -> None:

@@ -11,16 +11,17 @@ fifty simultaneous copies exactly one claims the key (FAULTS F16).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from crossdock.gateway.store import schema as t
-from crossdock.gateway.store.engine import is_postgres
+from crossdock.gateway.store.engine import is_postgres, parameters
 
-__all__ = ["claim_key", "claim_keys"]
+__all__ = ["claim_key", "claim_keys", "holder", "insert_keys", "release_keys"]
 
 
 def claim_key(conn: Connection, scope: str, key: str, message_id: str, *, now: float,
@@ -50,13 +51,31 @@ def claim_keys(conn: Connection, claims: list[tuple[str, str, float]], message_i
         (scope, key truncated to 200) → None when ours, else the holding message id.
     """
     wanted = {(scope, key[:200]): window_s for scope, key, window_s in claims}
-    if not wanted:
-        return {}
-    # Sorted, so concurrent claimers take the key locks in the same order (no deadlock).
-    rows = [{"scope": scope, "key": key, "message_id": message_id, "seen_at": now} for scope, key in sorted(wanted)]
-    inserted = {tuple(row) for row in conn.execute(_insert_keys(conn.dialect.name), rows)}
-    return {(scope, key): None if (scope, key) in inserted else _contested(conn, scope, key, message_id, now, window)
+    inserted = insert_keys(conn, list(wanted), message_id, now=now)
+    return {(scope, key): None if (scope, key) in inserted else holder(conn, scope, key, message_id, now, window)
             for (scope, key), window in wanted.items()}
+
+
+def insert_keys(conn: Connection, keys: list[tuple[str, str]], message_id: str, *, now: float) -> set[tuple[str, str]]:
+    """Insert the (scope, key) rows that do not exist yet, in one statement; returns those inserted.
+
+    Keys must be truncated to 200 characters already. For each key not returned, :func:`holder`
+    says whether it is ours anyway or another message's.
+    """
+    if not keys:
+        return set()
+    # Sorted, so concurrent claimers take the key locks in the same order (no deadlock).
+    rows = [{"scope": scope, "key": key, "message_id": message_id, "seen_at": now} for scope, key in sorted(set(keys))]
+    return {tuple(row) for row in conn.execute(_insert_keys(conn.dialect.name), parameters(rows))}  # type: ignore[misc]
+
+
+def release_keys(conn: Connection, keys: Iterable[tuple[str, str]], message_id: str) -> None:
+    """Delete key rows this message inserted in this transaction but turned out not to need (group
+    keys of an interchange that is a duplicate): as if they had never been claimed."""
+    wanted = sorted(keys)
+    if wanted:
+        d = t.dedupe_keys
+        conn.execute(delete(d).where(tuple_(d.c.scope, d.c.key).in_(wanted), d.c.message_id == message_id))
 
 
 @lru_cache(maxsize=2)
@@ -66,8 +85,8 @@ def _insert_keys(dialect_name: str):
             .returning(t.dedupe_keys.c.scope, t.dedupe_keys.c.key))
 
 
-def _contested(conn: Connection, scope: str, key: str, message_id: str, now: float, window_s: float) -> str | None:
-    """The key exists: ours on a replay, expired (take it), or held by another message."""
+def holder(conn: Connection, scope: str, key: str, message_id: str, now: float, window_s: float) -> str | None:
+    """A key that exists: None when ours (a replay) or expired (taken now), else its holder."""
     keys = t.dedupe_keys
     query = select(keys.c.message_id, keys.c.seen_at).where(keys.c.scope == scope, keys.c.key == key)
     if is_postgres(conn):

@@ -28,6 +28,7 @@ from sqlalchemy import Engine, and_, bindparam, func, or_, select, text, tuple_,
 from sqlalchemy.engine import Connection
 
 from crossdock.gateway.store import schema as t
+from crossdock.gateway.store.engine import insert_rows
 
 __all__ = [
     "WorkClaim",
@@ -202,7 +203,7 @@ WITH wanted AS (
     FOR UPDATE SKIP LOCKED
 )
 UPDATE work_items SET state = 'running', attempts = attempts + 1, lease_until = :lease_until, updated_at = :at
-WHERE id IN (SELECT id FROM wanted UNION ALL SELECT id FROM fill)
+WHERE id = ANY(ARRAY(SELECT id FROM wanted UNION ALL SELECT id FROM fill))
 RETURNING id, message_id, stage, attempts, generation
 """).bindparams(bindparam("at", type_=t.work_items.c.updated_at.type))
 
@@ -303,8 +304,7 @@ def add_event(conn: Connection, message_id: str, stage: str, outcome: str, durat
 
 def add_events(conn: Connection, rows: list[dict]) -> None:
     """Append several timeline events in one statement (rows shaped like ``events`` columns)."""
-    if rows:
-        conn.execute(t.events.insert(), rows)
+    insert_rows(conn, t.events, rows)
 
 
 def reset_for_replay(conn: Connection, message_id: str, first_stage: str, *, now: float) -> list[int]:

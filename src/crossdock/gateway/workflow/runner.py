@@ -45,7 +45,7 @@ from sqlalchemy.engine import Connection
 from crossdock.gateway.observability.logs import bind_message
 from crossdock.gateway.partners import partner_by_id
 from crossdock.gateway.runtime import Runtime
-from crossdock.gateway.store.engine import sharing_reads
+from crossdock.gateway.store.engine import deferring_writes, sharing_reads
 from crossdock.gateway.workflow.outbox import (
     LeaseLost,
     WorkClaim,
@@ -84,6 +84,15 @@ _MAX_LOGGED_NUMBERS = 5
 #: a batch reads the payloads of its fresh messages up to this size in one query (larger ones are
 #: read by their chain, so a batch never holds many big payloads at once)
 _PRELOADED_PAYLOAD_BYTES = 256 * 1024
+
+
+class _ChainRaised(Exception):
+    """A chain of a batch raised: the batch's transaction is rolled back, the failure is recorded on
+    that chain's item and the other items run alone."""
+
+    def __init__(self, work: WorkClaim, cause: Exception, duration_ms: float) -> None:
+        super().__init__(work.id)
+        self.work, self.cause, self.duration_ms = work, cause, duration_ms
 
 
 class _StageFailed(Exception):
@@ -125,31 +134,42 @@ def run_work(runtime: Runtime, work_id: int | Sequence[int]) -> None:
 
     The claim also takes other due items, up to ``workflow.batch_size`` in all, when the work
     queue has a backlog; several claimed items run as one batch (:func:`run_batch`), one alone.
+    Ids this process is running or finished lately in a batch (their wake-ups arrive after a
+    batch took them) are skipped without a query (:class:`~crossdock.gateway.runtime.OwnWork`).
     """
     settings = runtime.settings.workflow
-    ids = [work_id] if isinstance(work_id, int) else list(work_id)
+    ids = runtime.own.unknown([work_id] if isinstance(work_id, int) else work_id)
+    if not ids:
+        return
     claims = claim_many(runtime.engine, ids, now=runtime.clock(), lease_s=settings.lease_s,
                         fill_to=settings.batch_size, stages=_BATCHED_STAGES)
-    alone = claims if len(claims) < 2 else run_batch(runtime, claims)
-    for work in alone:
-        while work is not None:
-            work = run_claimed(runtime, work)
+    runtime.own.claimed(work.id for work in claims)
+    try:
+        alone = claims if len(claims) < 2 else run_batch(runtime, claims)
+        for work in alone:
+            while work is not None:
+                work = run_claimed(runtime, work)
+    finally:
+        runtime.own.released(work.id for work in claims)
 
 
 def run_batch(runtime: Runtime, claims: Sequence[WorkClaim]) -> list[WorkClaim]:
-    """Run the chains of several claimed items in ONE transaction, each in a savepoint.
+    """Run the chains of several claimed items in ONE transaction.
 
     One commit (and one fsync) serves the batch; its message rows and small payloads are read in
     one query each, registry and inventory master-data lookups are shared by its chains, and what
     no stage reads back in the transaction (timeline events, message columns, interchange / group
-    / set / sent-ack rows, document statuses) is written for all chains at the end, one
-    ``executemany`` per statement, followed by one fence for all items. Every chain is still
-    fenced by its own claim, so exactly-once is unchanged: a kill before the commit loses the
-    whole batch (the leases expire, the sweeper redispatches), a kill after it finds the items
-    ``done``; a lease lost meanwhile rolls the whole batch back and its items run alone. A chain
-    that raises is rolled back to its savepoint and handed back, with its claim, to run alone
-    (:func:`run_claimed` records the failure as usual); so is a stage that needs I/O first
-    (``pre``), a message's second item in the batch, and every item when the commit itself fails.
+    / set / sent-ack rows, document statuses, order lines, the rows of acks with no channel) is
+    written for all chains at the end, one ``executemany`` per statement (:func:`deferring_writes`),
+    followed by one fence for all items. Every chain is still fenced by its own claim, so
+    exactly-once is unchanged: a kill before the commit loses the whole batch (the leases expire,
+    the sweeper redispatches), a kill after it finds the items ``done``; a lost lease rolls the
+    whole batch back and its items run alone. So does a chain that raises: chains run without
+    savepoints (two round trips each saved on the common path), so the batch is dropped, the
+    failure is recorded on that chain's item just as :func:`run_claimed` records it (the stages
+    before the failed one kept, the failed one not run again), and the other items, each with its
+    claim, run alone. A stage that needs I/O first (``pre``) and a message's second item in the batch run
+    alone after the batch, and every item does when the commit itself fails.
 
     Returns:
         Claims the caller runs alone, one by one.
@@ -170,15 +190,15 @@ def run_batch(runtime: Runtime, claims: Sequence[WorkClaim]) -> list[WorkClaim]:
                 chain = _Chain(work, runtime.clock(), batched=True)
                 message = messages.pop(work.message_id, None)
                 memo = {("payload",): payloads[message.sha256]} if message and message.sha256 in payloads else {}
-                savepoint = conn.begin_nested()
+                started = time.perf_counter()
                 try:
-                    following = _run_chain(runtime, conn, chain, None, lookups=lookups, ahead=len(claims) - index,
-                                           message=message, memo=memo)
-                except Exception:  # noqa: BLE001 - rerun alone, where failures are classified
-                    savepoint.rollback()
-                    alone.append(work)
-                    continue
-                savepoint.commit()
+                    with deferring_writes(conn, chain.later):
+                        following = _run_chain(runtime, conn, chain, None, lookups=lookups,
+                                               ahead=len(claims) - index, message=message, memo=memo)
+                except LeaseLost:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - the batch is dropped; the failure is recorded below
+                    raise _ChainRaised(work, exc, (time.perf_counter() - started) * 1000) from exc
                 done.append(chain)
                 if following is not None:
                     alone.append(following)
@@ -187,9 +207,15 @@ def run_batch(runtime: Runtime, claims: Sequence[WorkClaim]) -> list[WorkClaim]:
         log.info("a batch item's lease was lost; batch rolled back, running its items one by one",
                  items=len(claims))
         return list(claims)
+    except _ChainRaised as raised:
+        log.info("a chain of the batch raised; batch rolled back, running the others one by one",
+                 items=len(claims), work_id=raised.work.id)
+        _settle_raised(runtime, raised)
+        return [work for work in claims if work.id != raised.work.id]
     except Exception:  # noqa: BLE001 - nothing of the batch exists; our claims still stand
         log.warning("batch commit failed; running its items one by one", items=len(claims), exc_info=True)
         return list(claims)
+    runtime.own.finished(chain.work.id for chain in done if chain.finished)
     for chain in done:
         _after_commit(runtime, chain)
     log.debug("batch done", items=len(claims), alone=len(alone))
@@ -239,10 +265,26 @@ def _after_commit(runtime: Runtime, chain: _Chain) -> None:
     for work_id in chain.spawned:
         runtime.dispatch(work_id)
     if chain.retry is not None:
-        retried, delay = chain.retry
-        runtime.dispatch(retried.id, delay)
+        _dispatch_retry(runtime, *chain.retry)
     for event in chain.events:
         _pause(runtime, f"{event['stage']}:after_commit")
+
+
+def _dispatch_retry(runtime: Runtime, work: WorkClaim, delay: float | None) -> None:
+    """Queue an item put back for a retry, released first so its wake-up claims it whenever it comes."""
+    runtime.own.released([work.id])
+    runtime.dispatch(work.id, delay)
+
+
+def _settle_raised(runtime: Runtime, raised: _ChainRaised) -> None:
+    """Record the failure of a batch's chain as if it had run alone, without running its failed
+    stage a second time: a poison stage costs one run per attempt, whether it ran in a batch."""
+    work, cause = raised.work, raised.cause
+    if isinstance(cause, _StageFailed):
+        _keep_prefix(runtime, work, cause)
+    else:
+        bound = log.bind(message_id=work.message_id, stage=work.stage, work_id=work.id, attempt=work.attempts)
+        _record_failure(runtime, work, cause, raised.duration_ms, bound)
 
 
 def _keep_prefix(runtime: Runtime, work: WorkClaim, failed: _StageFailed) -> None:
@@ -291,7 +333,7 @@ def _run_chain(runtime: Runtime, conn: Connection, chain: _Chain, pre: Any, *,
                 return None
             return claimed
         ctx = StageContext(runtime, conn, work, message, now, pre if first else None, memo=memo, lookups=lookups,
-                           ahead=ahead, later=chain.later if chain.batched else None)
+                           ahead=ahead)
         began = time.perf_counter()
         with bind_message(work.message_id, stage=name, **_log_ids(ctx, name)):
             try:
@@ -316,22 +358,25 @@ def _run_chain(runtime: Runtime, conn: Connection, chain: _Chain, pre: Any, *,
 def _log_ids(ctx: StageContext, stage: str) -> dict[str, str]:
     """Partner code and the X12 control numbers (ISA13, GS06, ST02) of the message, for its log lines."""
     message = ctx.message
-    ids: dict[str, str] = {}
     partner_id = message.partner_id if message.direction == "inbound" else message.recipient_id
+    known = ctx.memo.get(("log_ids", partner_id))  # the same for the chain's later stages
+    if known is not None:
+        return known
+    ids: dict[str, str] = {}
     if partner_id is not None:
         code = ctx.remember(("partner_code", partner_id), lambda: getattr(partner_by_id(ctx.conn, partner_id), "code", None))
         if code is not None:
             ids["partner"] = code
-    if message.format != "x12" or message.direction != "inbound":
-        return ids
-    if stage not in _READS_X12 and ("x12",) not in ctx.memo:
-        return ids
-    reading = ctx.x12()
-    for name, numbers in (("isa13", [i.control_number for i in reading.interchanges]),
-                          ("gs06", [g.control_number for i in reading.interchanges for g in i.groups]),
-                          ("st02", [s.control_number for s in reading.sets])):
-        if numbers:
-            ids[name] = _summarise(numbers)
+    if message.format == "x12" and message.direction == "inbound":
+        if stage not in _READS_X12 and ("x12",) not in ctx.memo:
+            return ids  # (not kept: a later stage that reads the X12 adds its numbers)
+        reading = ctx.x12()
+        for name, numbers in (("isa13", [i.control_number for i in reading.interchanges]),
+                              ("gs06", [g.control_number for i in reading.interchanges for g in i.groups]),
+                              ("st02", [s.control_number for s in reading.sets])):
+            if numbers:
+                ids[name] = _summarise(numbers)
+    ctx.memo[("log_ids", partner_id)] = ids
     return ids
 
 
@@ -354,7 +399,7 @@ def _finish(conn: Connection, chain: _Chain) -> None:
 def _write_pending(conn: Connection, chain: _Chain) -> None:
     """The rows and message columns the chain's stages left to write at its end."""
     write_later(conn, chain.later)
-    chain.later = []
+    chain.later.clear()  # (the list a batch collects into: emptied, never replaced)
     if chain.updates:
         set_message_statuses(conn, [(chain.work.message_id, datetime.fromtimestamp(chain.now, UTC), chain.updates)])
         chain.updates = {}
@@ -448,7 +493,7 @@ def _record_failure(runtime: Runtime, work: WorkClaim, exc: Exception, duration:
         bound.error("stage dead after retries", code=code, exc_info=exc)
     else:
         bound.warning("stage will retry", code=code, delay_s=round(delay, 2), exc_info=exc)
-        runtime.dispatch(work.id, delay)
+        _dispatch_retry(runtime, work, delay)
 
 
 def _pause(runtime: Runtime, point: str) -> None:

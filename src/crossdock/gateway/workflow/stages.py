@@ -54,8 +54,17 @@ from crossdock.gateway.runtime import Runtime
 from crossdock.gateway.security_events import record_security_event
 from crossdock.gateway.store import schema as t
 from crossdock.gateway.store.counters import DurableAllocator, reserve_many, reserve_many_in
-from crossdock.gateway.store.engine import BULK_ROWS, insert_ignore, insert_or_skip, insert_statement, is_postgres
-from crossdock.gateway.workflow.dedupe import claim_key, claim_keys
+from crossdock.gateway.store.engine import (
+    BULK_ROWS,
+    execute_later,
+    execute_rows,
+    insert_ignore,
+    insert_or_skip,
+    insert_statement,
+    is_postgres,
+    parameters,
+)
+from crossdock.gateway.workflow.dedupe import claim_key, holder, insert_keys, release_keys
 from crossdock.gateway.workflow.outbox import WorkClaim, add_work
 from crossdock.schemas.errors import PartnerUnknown, has_errors
 from crossdock.schemas.x12.tree import Delimiters as X12Delimiters
@@ -145,6 +154,8 @@ class StoredDocument:
     keys: tuple[tuple[str, str], ...]
     #: the row's issues as stored (JSON), when this chain stored it
     issues: list[dict[str, Any]] | None = None
+    #: the canonical model of ``body``, when this chain mapped it
+    model: Any = None
 
 
 @dataclass
@@ -184,9 +195,6 @@ class StageContext:
     #: columns of the message row the stage changed (:meth:`update_message`); the runner writes
     #: them, merged for the whole chain, when it ends the chain (no stage reads them back in SQL)
     updates: dict[str, Any] = field(default_factory=dict)
-    #: in a batch, the writes of :meth:`insert_later` / :meth:`execute_later` as (statement, rows)
-    #: (the runner runs them with the other chains' before the commit); None: write at once
-    later: list[tuple[Any, list[dict[str, Any]]]] | None = None
 
     @property
     def at(self) -> datetime:
@@ -221,12 +229,7 @@ class StageContext:
     def execute_later(self, statement: Any, rows: list[dict[str, Any]]) -> None:
         """Run a cached statement for ``rows`` whose effect no stage of this transaction reads back:
         in a batch, one ``executemany`` with the other chains' rows before the commit."""
-        if not rows:
-            return
-        if self.later is None:
-            self.conn.execute(statement, rows)
-        else:
-            self.later.append((statement, rows))
+        execute_later(self.conn, statement, rows)
 
     def payload(self) -> bytes:
         return self.remember(("payload",), lambda: self.conn.execute(
@@ -284,9 +287,9 @@ class StageContext:
             engine = self.runtime.engine
             if self.lookups is None:
                 return DurableAllocator(lambda counts: reserve_many(engine, partner_id, counts))
-            # Shared by the batch: its numbers are committed already, so a chain rolled back to
-            # its savepoint only leaves a gap. (Not on SQLite: there the reservation is part of
-            # the transaction and would roll back under numbers still in the pool.)
+            # Shared by the batch: its numbers are committed already, so a batch rolled back
+            # only leaves a gap. (Not on SQLite: there the reservation is part of the transaction
+            # and would roll back under numbers still in the pool.)
             shared = self.lookups.get(("allocator", partner_id))
             if shared is None:
                 shared = self.lookups[("allocator", partner_id)] = DurableAllocator(
@@ -362,7 +365,7 @@ def write_later(conn: Connection, writes: Iterable[tuple[Any, list[dict[str, Any
     for statement, rows in writes:
         grouped.setdefault(statement, []).extend(rows)
     for statement in sorted(grouped, key=_write_rank):
-        conn.execute(statement, grouped[statement])
+        execute_rows(conn, statement, grouped[statement])
 
 
 def _write_rank(statement: Any) -> int:
@@ -409,19 +412,28 @@ def _first_set_type(view: pipeline.InterchangeView, sets: Iterable[pipeline.SetV
 def _store_outbound(ctx: StageContext, *, source_key: str, payload: bytes, kind: str, fmt: str,
                     content_type: str, recipient_id: int | None, channel: ChannelConfig | None,
                     test: bool = False) -> str | None:
-    """Store a derived outbound message (and queue its delivery); None if it already exists."""
+    """Store a derived outbound message (and queue its delivery); None if it already exists.
+
+    For a fresh message (first run, :attr:`StageContext.state` set) nothing derived from it can
+    exist yet, so a message with no channel to deliver to (nothing reads it back: no delivery
+    item) is written with the batch's other rows (:meth:`StageContext.insert_later`)."""
     conn = ctx.conn
     digest = hashlib.sha256(payload).hexdigest()
-    insert_ignore(conn, t.payloads, {"sha256": digest, "size": len(payload), "data": payload}, ("sha256",))
     message_id = new_message_id()
-    inserted = insert_ignore(conn, t.messages, {
+    payload_row = {"sha256": digest, "size": len(payload), "data": payload}
+    message_row = {
         "id": message_id, "direction": "outbound", "channel": channel.kind if channel else "stored",
         "partner_id": None, "recipient_id": recipient_id, "parent_id": ctx.message.id, "format": fmt,
         "document_kind": kind, "sha256": digest, "size": len(payload), "content_type": content_type,
         "source_key": source_key, "channel_config": channel.model_dump(mode="json") if channel else None,
         "received_at": ctx.at, "updated_at": ctx.at, "status": "queued" if channel else "stored", "test": test,
-    }, ("source_key",))
-    if not inserted:
+    }
+    if channel is None and ctx.state is not None:
+        ctx.insert_later(t.payloads, [payload_row], ("sha256",))
+        ctx.insert_later(t.messages, [message_row], ("source_key",))
+        return message_id
+    insert_ignore(conn, t.payloads, payload_row, ("sha256",))
+    if not insert_ignore(conn, t.messages, message_row, ("source_key",)):
         return None
     if channel is not None:
         ctx.spawned.append(add_work(conn, message_id, "deliver", now=ctx.now))
@@ -549,24 +561,28 @@ def _claim_duplicates(ctx: StageContext, reading: pipeline.X12Reading, rows: lis
     Returns:
         (duplicate (interchange, group) positions, the message holding the same content or None).
     """
-    message, conn = ctx.message, ctx.conn
-    sha_key = ("sha", f"{owner}:{message.sha256}")
-    held = claim_keys(conn, [(*sha_key, ctx.window_s(None))] + [
-        ("isa", f"{rows[p]['sender']}:{rows[p]['control_number']}", window) for p, window in windows.items()],
-        message.id, now=ctx.now)
-    group_claims: dict[tuple[str, str], tuple[int, int]] = {}
+    message, conn, now = ctx.message, ctx.conn, ctx.now
+    sha_key = ("sha", f"{owner}:{message.sha256}"[:200])
+    isa_keys = {p: ("isa", f"{rows[p]['sender']}:{rows[p]['control_number']}"[:200]) for p in windows}
+    group_keys = [(("gs", f"{rows[p]['sender']}:{g.application_sender}:{g.control_number}"[:200]), (p, g.position))
+                  for p in windows for g in reading.interchanges[p].groups]
+    # One INSERT for all keys; the group keys of an interchange that is a duplicate (rare) are
+    # deleted again, as if only fresh interchanges had claimed theirs.
+    inserted = insert_keys(conn, [sha_key, *isa_keys.values(), *(key for key, _ in group_keys)], message.id, now=now)
+
+    def held(key: tuple[str, str], window: float) -> str | None:
+        return None if key in inserted else holder(conn, *key, message.id, now, window)
+
+    content_dup = held(sha_key, ctx.window_s(None))
     for position, window in windows.items():
         row = rows[position]
-        row["duplicate_of"] = held[("isa", f"{row['sender']}:{row['control_number']}"[:200])]
+        row["duplicate_of"] = held(isa_keys[position], window)
         if row["duplicate_of"] is not None:
             row["status"] = "duplicate"
-            continue
-        for g in reading.interchanges[position].groups:
-            group_claims[("gs", f"{row['sender']}:{g.application_sender}:{g.control_number}"[:200])] = (position, g.position)
-    held_groups = claim_keys(conn, [(scope, key, windows[group_claims[(scope, key)][0]])
-                                    for scope, key in group_claims], message.id, now=ctx.now)
-    group_dups = {group_claims[key] for key, holder in held_groups.items() if holder is not None}
-    return group_dups, held[(sha_key[0], sha_key[1][:200])]
+    group_claims = {key: where for key, where in group_keys if rows[where[0]]["duplicate_of"] is None}
+    release_keys(conn, [key for key, _ in group_keys if key in inserted and key not in group_claims], message.id)
+    group_dups = {where for key, where in group_claims.items() if held(key, windows[where[0]]) is not None}
+    return group_dups, content_dup
 
 
 def _parse_document_message(ctx: StageContext) -> StageResult:
@@ -772,8 +788,7 @@ def _store_documents(ctx: StageContext, mapped: list[pipeline.MappedDocument], o
         ids = dict(conn.execute(select(t.documents.c.position, t.documents.c.id)
                                 .where(t.documents.c.message_id == ctx.message.id)).all())
     elif fresh:
-        ids = dict(conn.execute(t.documents.insert().returning(t.documents.c.position, t.documents.c.id,
-                                                               sort_by_parameter_order=True), fresh).all())
+        ids = dict(conn.execute(_insert_documents(), parameters(fresh)).all())
     if retried:
         ids.update(conn.execute(select(t.documents.c.position, t.documents.c.id).where(
             t.documents.c.message_id == ctx.message.id,
@@ -782,10 +797,16 @@ def _store_documents(ctx: StageContext, mapped: list[pipeline.MappedDocument], o
     if key_rows:
         insert_or_skip(conn, t.document_keys, key_rows, ("document_id", "name", "value"))
     if ctx.state is not None:
-        keys = {d.position: d.keys for d in mapped}
+        by_position = {d.position: d for d in mapped}
         ctx.state.documents.extend(
             StoredDocument(ids[r["position"]], r["position"], r["document_type"], r["partner_id"], r["test"],
-                           r["status"], r["body"], keys[r["position"]], r["issues"]) for r in fresh)
+                           r["status"], r["body"], by_position[r["position"]].keys, r["issues"],
+                           by_position[r["position"]].model) for r in fresh)
+
+
+@cache
+def _insert_documents():
+    return t.documents.insert().returning(t.documents.c.position, t.documents.c.id, sort_by_parameter_order=True)
 
 
 # -------------------------------------------------------------------------------- apply
@@ -818,8 +839,8 @@ def apply(ctx: StageContext) -> StageResult:
     conn, message, state = ctx.conn, ctx.message, ctx.state
     docs = _mapped_documents(ctx) if state is None else [d for d in state.documents if d.status == "mapped"]
     production = [d for d in docs if not d.test]
-    applied = [AppliedDocument(d.id, d.document_type, d.partner_id, _key_map(d.keys), json.loads(d.body), d.issues)
-               for d in production]
+    applied = [AppliedDocument(d.id, d.document_type, d.partner_id, _key_map(d.keys), json.loads(d.body), d.issues,
+                               d.model) for d in production]
     issues = ctx.runtime.effects.apply(conn, applied, now=ctx.at) if applied else []
     links = _link(conn, applied)
     if production:
