@@ -177,3 +177,45 @@ def test_translate_strict_writes_the_same_lines(tmp_path: Path, capsys: pytest.C
         assert fast.read_bytes() == strict.read_bytes(), source
         lines += fast.read_bytes().count(b"\n")
     assert lines >= 1
+
+
+def test_threads_meeting_new_plans_at_once_each_get_a_whole_plan() -> None:
+    """A worker's threads share a spec's generated code: plans first met by several threads at the
+    same moment are written one at a time (their source lines are shared), so each thread maps
+    exactly what one thread alone maps."""
+    import sys
+    import threading
+
+    from crossdock.mappings.x12.codegen import GeneratedSpec
+    from crossdock.mappings.x12.compiled import compile_inbound
+
+    cases = [(spec, body, version) for spec, body, version in GOLDEN_SETS]
+    expected = [GeneratedSpec(compile_inbound(spec, version)).read(body) for spec, body, version in cases]
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for _ in range(3):
+            fresh = {}  # one new generated spec per (spec, version), shared by the threads: no plan exists yet
+            for spec, _, version in cases:
+                fresh.setdefault((spec.name, version), GeneratedSpec(compile_inbound(spec, version)))
+            start, results, errors = threading.Barrier(8), {}, []
+
+            def run(offset: int) -> None:
+                start.wait()
+                order = cases[offset:] + cases[:offset]
+                try:
+                    results[offset] = {id(body): fresh[(spec.name, version)].read(body)
+                                       for spec, body, version in order}
+                except Exception as exc:  # noqa: BLE001 - reported below
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=run, args=(i % len(cases),)) for i in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert errors == []
+            for found in results.values():
+                assert [found[id(body)] for _, body, _ in cases] == expected
+    finally:
+        sys.setswitchinterval(switch)

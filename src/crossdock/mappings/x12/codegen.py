@@ -23,6 +23,7 @@ A test compares both on every golden case, every corpus file and Hypothesis muta
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -67,6 +68,9 @@ class _Writer:
         self.hierarchical: frozenset[str] = frozenset()
         #: while a loop plan is written: ``id`` of the sources no earlier rule can have consumed
         self.settled: frozenset[int] = frozenset()
+        #: held while a plan is written and compiled: ``lines`` and ``settled`` are shared by the
+        #: spec's tables, and a worker's threads may meet a new plan at the same moment
+        self.lock = threading.RLock()
 
     def const(self, value: Any) -> str:
         """A name in the generated module bound to ``value`` (literals for str/int/None)."""
@@ -414,6 +418,11 @@ class _TableCode:
         return function(reader, state, only, loc)
 
     def _generate(self, key: Any, state: Any, only: int | None) -> Callable[..., dict[str, Any]]:
+        with self.writer.lock:
+            function = self.functions.get(key)  # another thread may have written it meanwhile
+            return function if function is not None else self._generate_locked(key, state, only)
+
+    def _generate_locked(self, key: Any, state: Any, only: int | None) -> Callable[..., dict[str, Any]]:
         free = only is None
         if len(self.functions) >= _MAX_PLANS:
             function = self.whole.get(free)
