@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from crossdock.gateway.store import schema as t
-from crossdock.gateway.store.engine import BULK_ROWS, execute_later, insert_or_skip, insert_statement, parameters
+from crossdock.gateway.store.engine import BULK_ROWS, execute_later, insert_or_skip, insert_returning, insert_statement
 from crossdock.schemas.errors import Issue
 
 __all__ = ["AppliedDocument", "EffectsService", "OrderRecords"]
@@ -125,7 +125,7 @@ def _insert_orders_returning(conn: Connection, rows: list[dict[str, Any]]) -> di
     multi-row RETURNING would cost more in placeholder parsing than the inserts themselves.
     """
     if len(rows) < BULK_ROWS:
-        return dict(conn.execute(_insert_orders(conn.dialect.name), parameters(rows)).all())
+        return dict(insert_returning(conn, _insert_orders(conn.dialect.name), rows))
     insert_or_skip(conn, t.orders, rows, ("partner_id", "po_number"))
     documents = {row["document_id"] for row in rows}
     found = conn.execute(select(t.orders.c.document_id, t.orders.c.id)

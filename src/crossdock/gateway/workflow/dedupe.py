@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from crossdock.gateway.store import schema as t
-from crossdock.gateway.store.engine import is_postgres, parameters
+from crossdock.gateway.store.engine import insert_returning, is_postgres
 
 __all__ = ["claim_key", "claim_keys", "holder", "insert_keys", "release_keys"]
 
@@ -66,7 +66,7 @@ def insert_keys(conn: Connection, keys: list[tuple[str, str]], message_id: str, 
         return set()
     # Sorted, so concurrent claimers take the key locks in the same order (no deadlock).
     rows = [{"scope": scope, "key": key, "message_id": message_id, "seen_at": now} for scope, key in sorted(set(keys))]
-    return {tuple(row) for row in conn.execute(_insert_keys(conn.dialect.name), parameters(rows))}  # type: ignore[misc]
+    return set(insert_returning(conn, _insert_keys(conn.dialect.name), rows))  # type: ignore[arg-type]
 
 
 def release_keys(conn: Connection, keys: Iterable[tuple[str, str]], message_id: str) -> None:

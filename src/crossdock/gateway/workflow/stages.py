@@ -35,6 +35,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Insert, Table, and_, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from crossdock.adapters.transports import DeliveryResult, OutboundDelivery
@@ -56,6 +57,8 @@ from crossdock.gateway.store import schema as t
 from crossdock.gateway.store.counters import DurableAllocator, reserve_many, reserve_many_in
 from crossdock.gateway.store.engine import (
     BULK_ROWS,
+    array_parameters,
+    driver_rows,
     execute_later,
     execute_rows,
     insert_ignore,
@@ -63,6 +66,7 @@ from crossdock.gateway.store.engine import (
     insert_statement,
     is_postgres,
     parameters,
+    unnested,
 )
 from crossdock.gateway.workflow.dedupe import claim_key, holder, insert_keys, release_keys
 from crossdock.gateway.workflow.outbox import WorkClaim, add_work
@@ -381,14 +385,14 @@ def _table_order() -> dict[Table, int]:
 
 def set_message_statuses(conn: Connection, updates: Iterable[tuple[str, datetime, Mapping[str, Any]]]) -> None:
     """Write several messages' changed columns (``(message id, updated at, {column: value})``,
-    each with a ``status``): one ``executemany`` per set of columns."""
+    each with a ``status``): one statement per set of columns (:func:`execute_rows`)."""
     shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for message_id, at, values in updates:
         values = {"error_code": None, "error_reason": None, **values, "updated_at": at}
         extra = tuple(sorted(k for k in values if k not in _STATUS_COLUMNS))
         shapes.setdefault(extra, []).append({"m_id": message_id, **{f"v_{k}": v for k, v in values.items()}})
     for extra, rows in shapes.items():
-        conn.execute(_status_update(extra), rows)
+        execute_rows(conn, _status_update(extra), rows)
 
 
 _STATUS_COLUMNS = frozenset({"status", "error_code", "error_reason", "updated_at"})
@@ -777,6 +781,22 @@ def _store_documents(ctx: StageContext, mapped: list[pipeline.MappedDocument], o
                "status": "mapping_failed" if d.body is None or has_errors(d.issues) else "mapped",
                "issues": [pipeline.issue_json(i) for i in d.issues], "body": d.body, "created_at": ctx.at}
         (retried if d.position in existing else fresh).append(row)
+    keys = [(d.position, name, value) for d in mapped for name, value in d.keys]
+    if fresh and not retried and len(fresh) < BULK_ROWS and is_postgres(conn):
+        ids = _insert_documents_with_keys(conn, fresh, keys)
+    else:
+        ids = _insert_documents_then_keys(conn, ctx.message.id, fresh, retried, keys)
+    if ctx.state is not None:
+        by_position = {d.position: d for d in mapped}
+        ctx.state.documents.extend(
+            StoredDocument(ids[r["position"]], r["position"], r["document_type"], r["partner_id"], r["test"],
+                           r["status"], r["body"], by_position[r["position"]].keys, r["issues"],
+                           by_position[r["position"]].model) for r in fresh)
+
+
+def _insert_documents_then_keys(conn: Connection, message_id: str, fresh: list[dict[str, Any]],
+                                retried: list[dict[str, Any]], keys: list[tuple[int, str, str]]) -> dict[int, int]:
+    """Insert fresh and update retried documents, then insert the keys; position → document id."""
     for row in retried:
         conn.execute(update(t.documents).where(t.documents.c.message_id == row["message_id"],
                                                t.documents.c.position == row["position"])
@@ -786,27 +806,53 @@ def _store_documents(ctx: StageContext, mapped: list[pipeline.MappedDocument], o
         # executemany and one SELECT: cheaper than RETURNING pages for thousands of rows
         conn.execute(t.documents.insert(), fresh)
         ids = dict(conn.execute(select(t.documents.c.position, t.documents.c.id)
-                                .where(t.documents.c.message_id == ctx.message.id)).all())
+                                .where(t.documents.c.message_id == message_id)).all())
     elif fresh:
         ids = dict(conn.execute(_insert_documents(), parameters(fresh)).all())
     if retried:
         ids.update(conn.execute(select(t.documents.c.position, t.documents.c.id).where(
-            t.documents.c.message_id == ctx.message.id,
+            t.documents.c.message_id == message_id,
             t.documents.c.position.in_([r["position"] for r in retried]))).all())
-    key_rows = [{"document_id": ids[d.position], "name": name, "value": value} for d in mapped for name, value in d.keys]
-    if key_rows:
-        insert_or_skip(conn, t.document_keys, key_rows, ("document_id", "name", "value"))
-    if ctx.state is not None:
-        by_position = {d.position: d for d in mapped}
-        ctx.state.documents.extend(
-            StoredDocument(ids[r["position"]], r["position"], r["document_type"], r["partner_id"], r["test"],
-                           r["status"], r["body"], by_position[r["position"]].keys, r["issues"],
-                           by_position[r["position"]].model) for r in fresh)
+    if keys:
+        insert_or_skip(conn, t.document_keys, [{"document_id": ids[position], "name": name, "value": value}
+                                               for position, name, value in keys], ("document_id", "name", "value"))
+    return ids
+
+
+def _insert_documents_with_keys(conn: Connection, fresh: list[dict[str, Any]],
+                                keys: list[tuple[int, str, str]]) -> dict[int, int]:
+    """PostgreSQL, a message's new documents: documents and keys in ONE statement on the driver
+    (:func:`_documents_with_keys`); position → document id."""
+    params = array_parameters(conn, fresh, _DOCUMENT_COLUMNS, ("issues",))
+    params.update(key_position=[k[0] for k in keys], key_name=[k[1] for k in keys], key_value=[k[2] for k in keys])
+    return dict(driver_rows(conn, _documents_with_keys(), params))
 
 
 @cache
 def _insert_documents():
     return t.documents.insert().returning(t.documents.c.position, t.documents.c.id, sort_by_parameter_order=True)
+
+
+_DOCUMENT_COLUMNS = ("message_id", "position", "document_type", "partner_id", "test", "status", "issues", "body",
+                     "created_at")
+_KEY_COLUMNS = ("key_position", "key_name", "key_value")
+
+
+@cache
+def _documents_with_keys():
+    """PostgreSQL: insert documents and their keys from arrays (:func:`unnested`) in one statement,
+    the keys' insert joining the documents' RETURNING by position; returns (position, id)."""
+    d, k = t.documents, t.document_keys
+    documents = unnested({name: d.c[name].type for name in _DOCUMENT_COLUMNS}, "v")
+    inserted = (d.insert().from_select(list(_DOCUMENT_COLUMNS), select(*documents.c))
+                .returning(d.c.position, d.c.id).cte("inserted"))
+    keys = unnested({"key_position": d.c.position.type, "key_name": k.c.name.type, "key_value": k.c.value.type}, "k")
+    keys_insert = (postgresql.insert(k).from_select(
+        ["document_id", "name", "value"],
+        select(inserted.c.id, keys.c.key_name, keys.c.key_value)
+        .select_from(keys.join(inserted, inserted.c.position == keys.c.key_position)))
+        .on_conflict_do_nothing().cte("inserted_keys"))
+    return select(inserted.c.position, inserted.c.id).add_cte(keys_insert)
 
 
 # -------------------------------------------------------------------------------- apply
