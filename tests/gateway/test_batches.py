@@ -15,7 +15,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select, update
+from sqlalchemy.exc import IntegrityError
 
 from crossdock.gateway.effects import OrderRecords
 from crossdock.gateway.hub import Hub, open_hub
@@ -25,7 +26,7 @@ from crossdock.gateway.partners import partner_by_code
 from crossdock.gateway.runtime import OwnWork
 from crossdock.gateway.store import schema as t
 from crossdock.gateway.store.counters import reserve_many
-from crossdock.gateway.store.engine import COPY_ROWS, _copy_plan, insert_rows
+from crossdock.gateway.store.engine import COPY_ROWS, _copy_plan, execute_rows, insert_returning, insert_rows, insert_statement
 from crossdock.gateway.store.migrate import upgrade
 from crossdock.gateway.workflow.broker import Coalescer
 from crossdock.gateway.workflow.outbox import claim_many
@@ -354,6 +355,62 @@ def test_insert_rows_stores_what_an_insert_stores(hub: Hub) -> None:
     # a defaulted column left out (work_items.generation): an INSERT, which applies the default
     with engine.begin() as conn:
         assert _copy_plan(conn.dialect, t.work_items, ("message_id", "stage")) is None
+
+
+def test_writes_over_arrays_store_what_executemany_stores(hub: Hub) -> None:
+    """``execute_rows`` and ``insert_returning`` (on PostgreSQL one statement over arrays, on the
+    driver) store exactly what SQLAlchemy's executemany stores: UTC from another offset, NULLs,
+    JSON, skipped conflicts; two rows updating one row fall back to executemany (the last wins)."""
+    engine = hub.runtime.engine
+    posted = [_post(hub, interchange("ACMEBUYER", f"{920 + i:09d}", [po_set("0001", f"PO-ARR-{i}")]))[0]
+              for i in range(4)]
+    at = datetime(2026, 11, 22, 20, 15, 30, 123456, tzinfo=timezone(timedelta(hours=-5)))
+    status = (update(t.messages).where(t.messages.c.id == bindparam("m_id"))
+              .values(status=bindparam("v_status"), error_code=bindparam("v_code"), updated_at=bindparam("v_at")))
+    rows = [{"m_id": message_id, "v_status": "failed", "v_code": None if n % 2 else "X12_BAD", "v_at": at}
+            for n, message_id in enumerate(posted)]
+    issues = (update(t.documents).where(t.documents.c.id == bindparam("d_id")).values(issues=bindparam("d_issues")))
+    seen = _statements(hub)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":  # an aware datetime sent as such would read as Tokyo's
+            conn.exec_driver_sql("SET LOCAL TIME ZONE 'Asia/Tokyo'")
+        execute_rows(conn, status, rows[:2])
+        conn.execute(status, rows[2:])  # SQLAlchemy's executemany, for comparison
+        documents = [{"message_id": message_id, "position": 0, "document_type": "purchase_order", "partner_id": None,
+                      "test": False, "status": "mapped", "issues": [], "body": None, "created_at": at}
+                     for message_id in posted]
+        ids = dict(insert_returning(conn, t.documents.insert().returning(t.documents.c.message_id, t.documents.c.id),
+                                    documents))
+        noted = [{"code": "GTIN_CHECK_DIGIT", "path": ["lines", 0], "message": 'quote " and \\ backslash'}]
+        execute_rows(conn, issues, [{"d_id": ids[posted[0]], "d_issues": noted}, {"d_id": ids[posted[1]], "d_issues": []}])
+        conn.execute(issues, [{"d_id": ids[posted[2]], "d_issues": noted}, {"d_id": ids[posted[3]], "d_issues": []}])
+        # a conflict is skipped, the rest inserted
+        keys = insert_statement(conn.dialect.name, t.dedupe_keys, ("scope", "key"))
+        execute_rows(conn, keys, [{"scope": "st", "key": f"K{n % 3}", "message_id": posted[0], "seen_at": 1.5}
+                                  for n in range(4)])
+        # the same row twice: executemany, in order
+        execute_rows(conn, status, [{**rows[3], "v_code": "FIRST"}, {**rows[3], "v_code": "LAST"}])
+    with engine.connect() as conn:
+        stored = {row.id: row[1:] for row in conn.execute(select(
+            t.messages.c.id, t.messages.c.status, t.messages.c.error_code, t.messages.c.updated_at)
+            .where(t.messages.c.id.in_(posted)))}
+        notes = dict(conn.execute(select(t.documents.c.message_id, t.documents.c.issues)).all())
+        stored_keys = sorted(conn.execute(select(t.dedupe_keys.c.key).where(t.dedupe_keys.c.scope == "st")).scalars())
+    assert stored[posted[0]] == stored[posted[2]] == ("failed", "X12_BAD", datetime(2026, 11, 23, 1, 15, 30, 123456, tzinfo=UTC))
+    assert stored[posted[1]] == ("failed", None, stored[posted[0]][2])
+    assert stored[posted[3]][1] == "LAST"
+    assert notes[posted[0]] == notes[posted[2]] == noted
+    assert notes[posted[1]] == notes[posted[3]] == []
+    assert sorted(ids) == sorted(posted)
+    assert stored_keys == ["K0", "K1", "K2"]
+    if engine.dialect.name == "postgresql":
+        arrayed = [s for s in seen if "unnest(" in s]
+        # statuses, documents, issues, keys; each UPDATE also finds its rows by index (= ANY)
+        assert len(arrayed) == 4
+        assert all("= ANY (" in s for s in arrayed if s.startswith("UPDATE"))
+        # a driver error is SQLAlchemy's, as from Connection.execute
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            insert_returning(conn, t.documents.insert().returning(t.documents.c.id), documents[:2])
 
 
 def test_wake_ups_for_items_running_here_are_skipped_until_released(hub: Hub) -> None:

@@ -19,11 +19,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Engine, Table, Text, bindparam, cast, create_engine, event, func, select
+from sqlalchemy import JSON, Engine, Table, Text, any_, bindparam, cast, create_engine, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
-from sqlalchemy.sql import visitors
+from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.types import NullType
@@ -428,7 +428,27 @@ def _over_arrays(statement: Any, keys: tuple[str, ...],
     found_by: list[str] = []
     visitors.traverse(statement.whereclause, {}, {
         "bindparam": lambda bind: found_by.append(bind.key) if bind.key in binds else None})
+    # ``column = ANY(:key)`` beside each ``column = v.key``: the planner then reads the rows by
+    # index whatever it guesses of ``v`` (a join on a guess chose a scan of the whole table)
+    for column, key in _equalities(statement):
+        if key in binds:
+            arrayed = arrayed.where(column == any_(bindparam(key, type_=postgresql.ARRAY(binds[key]))))
     return arrayed, tuple(binds), tuple(dict.fromkeys(found_by)), _documents(binds)
+
+
+def _equalities(statement: Update) -> list[tuple[Any, str]]:
+    """(column of the updated table, parameter name) of each ``column = :name`` in the WHERE."""
+    found: list[tuple[Any, str]] = []
+
+    def visit(binary: Any) -> None:
+        if binary.operator is not operators.eq:
+            return
+        for column, bind in ((binary.left, binary.right), (binary.right, binary.left)):
+            if isinstance(bind, BindParameter) and getattr(column, "table", None) is statement.table:
+                found.append((column, bind.key))
+
+    visitors.traverse(statement.whereclause, {}, {"binary": visit})
+    return found
 
 
 def unnested(types: Mapping[str, Any], name: str = "v") -> Any:
