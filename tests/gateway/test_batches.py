@@ -29,6 +29,7 @@ from crossdock.gateway.store.counters import reserve_many
 from crossdock.gateway.store.engine import COPY_ROWS, _copy_plan, execute_rows, insert_returning, insert_rows, insert_statement
 from crossdock.gateway.store.migrate import upgrade
 from crossdock.gateway.workflow.broker import Coalescer
+from crossdock.gateway.workflow.dedupe import _insert_keys
 from crossdock.gateway.workflow.outbox import claim_many
 from crossdock.gateway.workflow.runner import run_batch, run_claimed, run_work
 
@@ -376,11 +377,14 @@ def test_writes_over_arrays_store_what_executemany_stores(hub: Hub) -> None:
             conn.exec_driver_sql("SET LOCAL TIME ZONE 'Asia/Tokyo'")
         execute_rows(conn, status, rows[:2])
         conn.execute(status, rows[2:])  # SQLAlchemy's executemany, for comparison
-        documents = [{"message_id": message_id, "position": 0, "document_type": "purchase_order", "partner_id": None,
-                      "test": False, "status": "mapped", "issues": [], "body": None, "created_at": at}
-                     for message_id in posted]
-        ids = dict(insert_returning(conn, t.documents.insert().returning(t.documents.c.message_id, t.documents.c.id),
-                                    documents))
+        documents = [{"message_id": message_id, "position": position, "document_type": "purchase_order",
+                      "partner_id": None, "test": False, "status": "mapped", "issues": [], "body": None,
+                      "created_at": at} for position in range(5) for message_id in posted]
+        # 20 rows: over arrays; the first of each message's is the one the test reads
+        returned = insert_returning(conn, t.documents.insert().returning(
+            t.documents.c.message_id, t.documents.c.position, t.documents.c.id), documents)
+        ids = {message_id: id_ for message_id, position, id_ in returned if position == 0}
+        assert len(returned) == 20
         noted = [{"code": "GTIN_CHECK_DIGIT", "path": ["lines", 0], "message": 'quote " and \\ backslash'}]
         execute_rows(conn, issues, [{"d_id": ids[posted[0]], "d_issues": noted}, {"d_id": ids[posted[1]], "d_issues": []}])
         conn.execute(issues, [{"d_id": ids[posted[2]], "d_issues": noted}, {"d_id": ids[posted[3]], "d_issues": []}])
@@ -388,13 +392,18 @@ def test_writes_over_arrays_store_what_executemany_stores(hub: Hub) -> None:
         keys = insert_statement(conn.dialect.name, t.dedupe_keys, ("scope", "key"))
         execute_rows(conn, keys, [{"scope": "st", "key": f"K{n % 3}", "message_id": posted[0], "seen_at": 1.5}
                                   for n in range(4)])
+        # a few rows: one multi-row VALUES; RETURNING says which were new
+        assert sorted(insert_returning(conn, _insert_keys(conn.dialect.name), [
+            {"scope": "st", "key": key, "message_id": posted[1], "seen_at": 2.5} for key in ("K1", "K3", "K4")])) == [
+            ("st", "K3"), ("st", "K4")]
         # the same row twice: executemany, in order
         execute_rows(conn, status, [{**rows[3], "v_code": "FIRST"}, {**rows[3], "v_code": "LAST"}])
     with engine.connect() as conn:
         stored = {row.id: row[1:] for row in conn.execute(select(
             t.messages.c.id, t.messages.c.status, t.messages.c.error_code, t.messages.c.updated_at)
             .where(t.messages.c.id.in_(posted)))}
-        notes = dict(conn.execute(select(t.documents.c.message_id, t.documents.c.issues)).all())
+        notes = dict(conn.execute(select(t.documents.c.message_id, t.documents.c.issues)
+                                  .where(t.documents.c.position == 0)).all())
         stored_keys = sorted(conn.execute(select(t.dedupe_keys.c.key).where(t.dedupe_keys.c.scope == "st")).scalars())
     assert stored[posted[0]] == stored[posted[2]] == ("failed", "X12_BAD", datetime(2026, 11, 23, 1, 15, 30, 123456, tzinfo=UTC))
     assert stored[posted[1]] == ("failed", None, stored[posted[0]][2])
@@ -402,11 +411,12 @@ def test_writes_over_arrays_store_what_executemany_stores(hub: Hub) -> None:
     assert notes[posted[0]] == notes[posted[2]] == noted
     assert notes[posted[1]] == notes[posted[3]] == []
     assert sorted(ids) == sorted(posted)
-    assert stored_keys == ["K0", "K1", "K2"]
+    assert stored_keys == ["K0", "K1", "K2", "K3", "K4"]
     if engine.dialect.name == "postgresql":
         arrayed = [s for s in seen if "unnest(" in s]
         # statuses, documents, issues, keys; each UPDATE also finds its rows by index (= ANY)
         assert len(arrayed) == 4
+        assert sum(s.startswith("INSERT INTO dedupe_keys") and s.count("), (") == 2 for s in seen) == 1
         assert all("= ANY (" in s for s in arrayed if s.startswith("UPDATE"))
         # a driver error is SQLAlchemy's, as from Connection.execute
         with pytest.raises(IntegrityError), engine.begin() as conn:

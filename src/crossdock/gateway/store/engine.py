@@ -296,9 +296,10 @@ def execute_rows(conn: Connection, statement: Any, rows: list[dict[str, Any]]) -
 def insert_returning(conn: Connection, statement: Insert, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
     """Run a cached ``INSERT … RETURNING`` for ``rows``; the returned rows, in no particular order.
 
-    On PostgreSQL it goes to the driver (:func:`driver_rows`), several rows as one statement over
-    arrays; elsewhere through ``Connection.execute``. Returned values are the driver's (no
-    result processing): keep RETURNING to ids and plain columns.
+    On PostgreSQL it goes to the driver (:func:`driver_rows`): a few rows as one multi-row VALUES
+    (scalar parameters dump fastest), more as one statement over arrays; elsewhere through
+    ``Connection.execute``. Returned values are the driver's (no result processing): keep
+    RETURNING to ids and plain columns.
     """
     if not rows:
         return []
@@ -306,11 +307,27 @@ def insert_returning(conn: Connection, statement: Insert, rows: Sequence[Mapping
         return [tuple(row) for row in conn.execute(statement, parameters(rows))]
     if len(rows) == 1:
         return driver_rows(conn, statement, rows[0])
-    plan = _over_arrays(statement, tuple(rows[0]))
+    keys = tuple(rows[0])
+    if len(rows) < ARRAY_ROWS:
+        several = _multi_values(statement, keys, len(rows))
+        return driver_rows(conn, several, {f"{key}_{n}": row[key] for n, row in enumerate(rows) for key in keys})
+    plan = _over_arrays(statement, keys)
     if plan is None:
         return [tuple(row) for row in conn.execute(statement, list(rows))]
     arrayed, names, _, documents = plan
     return driver_rows(conn, arrayed, array_parameters(conn, rows, names, documents))
+
+
+#: from this many rows on, :func:`insert_returning` sends arrays rather than a multi-row VALUES
+ARRAY_ROWS = 16
+
+
+@lru_cache(maxsize=256)
+def _multi_values(statement: Insert, keys: tuple[str, ...], count: int) -> Insert:
+    """``statement`` with ``count`` rows of VALUES, row n's parameters named ``<key>_<n>``."""
+    table = statement.table
+    return statement.values([{key: bindparam(f"{key}_{n}", type_=table.c[key].type) for key in keys}
+                             for n in range(count)])
 
 
 def array_parameters(conn: Connection, rows: Sequence[Mapping[str, Any]], names: Iterable[str],
@@ -367,10 +384,14 @@ def _driver_plan(dialect: Any, statement: Any, keys: tuple[str, ...]) -> tuple[s
     if compiled.positiontup is not None or compiled._post_compile_expanded_state is not None:
         raise ValueError("driver_rows takes named, non-expanding parameters")
     constants = {name: bind.effective_value for bind, name in compiled.bind_names.items() if not bind.required}
+    # an array of a type that needs no processing (most) is sent as it is
+    plain = {name for bind, name in compiled.bind_names.items() if isinstance(bind.type, postgresql.ARRAY)
+             and bind.type.item_type._cached_bind_processor(dialect) is None}
     # parameters in binary (``%(name)b``): arrays of strings and timestamps then go without the
     # text format's per-element quoting, a regex substitution per element in the driver
     sql = _PLACEHOLDER.sub(r"%(\1)b", compiled.string)
-    return sql, constants, tuple(compiled._bind_processors.items())
+    return sql, constants, tuple((name, process) for name, process in compiled._bind_processors.items()
+                                 if name not in plain)
 
 
 _PLACEHOLDER = re.compile(r"(?<!%)%\((\w+)\)s")
