@@ -30,7 +30,7 @@ def _serve(args: argparse.Namespace) -> int:
     settings = load_settings()
     http = settings.http.model_copy(update={k: v for k, v in (("host", args.host), ("port", args.port)) if v})
     settings = settings.model_copy(update={"http": http})
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, final=True)
     hub = open_hub(settings, workers=settings.mode == "embedded")
     if args.demo:
         created = load_demo(hub.runtime.engine, settings.var_dir)

@@ -59,7 +59,7 @@ def _run_one(args: argparse.Namespace, settings, stop: threading.Event) -> int:
     if args.threads:
         settings = settings.model_copy(
             update={"workflow": settings.workflow.model_copy(update={"worker_threads": args.threads})})
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, final=True)
     hub = open_hub(settings, workers=True, inbox=False, migrate=False)
     hub.start()
     stop.wait()

@@ -154,8 +154,11 @@ class InventoryEffects:
                 t.inv_item_locations.c.id.in_(sorted(batch.touched)))).scalars().all()
             request_replan(conn, suppliers, now=now.timestamp(), delay_s=self._settings.replan_debounce_s,
                            reason="documents")
-        log.info("inventory applied", documents=len(parsed), movements=batch.added,
-                 item_locations=len(batch.touched), issues=len(batch.issues), rejected=batch.rejected)
+        # a line per message only when inventory changed or a document was rejected
+        changed = batch.added or batch.touched or batch.rejected
+        (log.info if changed else log.debug)(
+            "inventory applied", documents=len(parsed), movements=batch.added, item_locations=len(batch.touched),
+            issues=len(batch.issues), rejected=batch.rejected)
         return batch.issues
 
 

@@ -67,13 +67,17 @@ def _renderer(fmt: str):
     return structlog.processors.KeyValueRenderer(key_order=["timestamp", "level", "event"])
 
 
-def configure_logging(level: str = "INFO", fmt: str = "json", stream: TextIO | None = None) -> None:
+def configure_logging(level: str = "INFO", fmt: str = "json", stream: TextIO | None = None, *,
+                      final: bool = False) -> None:
     """Configure structlog and the standard library once, from the entrypoint.
 
     Args:
         level: ``DEBUG``, ``INFO``, ``WARNING`` …
         fmt: ``json`` (one object per line) or ``keyvalue``.
         stream: where lines go (stderr by default; tests pass a buffer).
+        final: the process never reconfigures (``serve``, ``worker``): each module's logger keeps
+            its configured form from its first use. Otherwise (tests reconfigure, a buffer per
+            test) a module logger is rebuilt at every call, a few µs each, several per message.
     """
     numeric = logging.getLevelName(level.upper())
     numeric = numeric if isinstance(numeric, int) else logging.INFO
@@ -94,8 +98,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json", stream: TextIO | N
         processors=[*_shared_processors(), structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.stdlib.LoggerFactory(),
-        # tests reconfigure (a buffer per test); the lookup this saves is negligible
-        cache_logger_on_first_use=False,
+        cache_logger_on_first_use=final,
     )
 
 
