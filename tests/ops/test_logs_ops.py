@@ -78,3 +78,11 @@ def test_redaction_and_binding_units() -> None:
         bound = structlog.contextvars.get_contextvars()
     assert bound == {"message_id": "m1", "stage": "map", "partner": "acme", "isa13": "000000101"}
     assert structlog.contextvars.get_contextvars() == {}
+    # nested: the inner block's values win inside it, the outer ones come back after it
+    with bind_message("outer", stage="parse", request="r1"):
+        with bind_message("inner", stage="deliver"):
+            inner = structlog.contextvars.get_contextvars()
+        outer = structlog.contextvars.get_contextvars()
+    assert inner == {"message_id": "inner", "stage": "deliver", "request": "r1"}
+    assert outer == {"message_id": "outer", "stage": "parse", "request": "r1"}
+    assert structlog.contextvars.get_contextvars() == {}

@@ -119,5 +119,10 @@ def bind_message(message_id: str, *, stage: str | None = None, partner: str | No
     """
     values = {"message_id": message_id, "stage": stage, "partner": partner, "isa13": isa13, "gs06": gs06,
               "st02": st02, **ids}
-    with structlog.contextvars.bound_contextvars(**{k: v for k, v in values.items() if v is not None}):
+    # set and reset by token: what an enclosing block bound comes back, other keys untouched
+    # (``bound_contextvars`` copies the whole context first: a worker binds five times per message)
+    tokens = structlog.contextvars.bind_contextvars(**{k: v for k, v in values.items() if v is not None})
+    try:
         yield
+    finally:
+        structlog.contextvars.reset_contextvars(**tokens)
