@@ -223,6 +223,8 @@ class _SegmentWriter:
         self.end = d.segment + d.suffix
         separators = [d.element, d.segment, d.component] + ([d.repetition] if d.repetition else [])
         self.forbidden = re.compile("[" + re.escape("".join(separators)) + "]")
+        #: the separators but the element separator (checked on a joined segment by counting it)
+        self.others = re.compile("[" + re.escape("".join(separators[1:])) + "]")
 
     def isa(self, padded: list[str]) -> str:
         # ISA11 and ISA16 hold separators by design; every other field must not.
@@ -232,6 +234,13 @@ class _SegmentWriter:
         return self.d.element.join(("ISA", *padded)) + self.end
 
     def write(self, segment: Segment) -> str:
+        elements, sep = segment.elements, self.d.element
+        if elements and not any(isinstance(v, tuple) for v in elements):
+            # plain elements (the common case): one join and two scans for the whole segment; a
+            # separator in the data is found again element by element below, for its position
+            text = sep.join(elements)
+            if text.count(sep) == len(elements) - 1 and not self.others.search(text):
+                return f"{segment.id}{sep}{text}{self.end}"
         fields = [segment.id]
         for position, value in enumerate(segment.elements, start=1):
             fields.append(self._value(value, segment.id, position))
