@@ -142,6 +142,12 @@ def test_end_to_end_with_worker_process(services, worker) -> None:
     assert [s for s, _ in stages(engine, message_id)] == ["ingest", "parse", "acknowledge", "map", "apply", "route"]
     assert [(c.document_kind, c.status) for c in wait_outbound(engine, message_id)] == [("997", "delivered")]
     assert _orders(engine, "PO-10001") == 1
+    # the worker and all its threads run at a lower priority (workflow.worker_nice, default 5)
+    # than the API, which keeps the priority it was started with
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    tasks = Path(f"/proc/{worker.process.pid}/task")
+    nices = {int((task / "stat").read_text().rsplit(")", 1)[1].split()[16]) for task in tasks.iterdir()}
+    assert len(list(tasks.iterdir())) > 8 and nices == {base + 5}
 
 
 @pytest.mark.parametrize("pause_at", ["apply", "apply:after_commit", "parse"])

@@ -63,6 +63,11 @@ class WorkflowSettings(BaseModel):
     """dramatiq worker threads per process (embedded: in the ``serve`` process). Stages wait on
     the database for about a third of their time; 8 threads keep one process's core busy (4 left
     it idle a quarter of the time with a backlog)."""
+    worker_nice: int = Field(default=5, ge=0, le=19)
+    """``crossdock worker`` lowers its own CPU priority by this much (``nice``), so that an API or
+    a database on the same machine answers first and a backlog is worked off in the time left;
+    with nothing else busy it changes nothing. 0 keeps the normal priority. On a 2-core machine
+    with API, worker and PostgreSQL together, p99 ingest went from 76-96 ms to 60-70 ms."""
     lease_s: float = 120.0
     """How long a claimed work item belongs to one worker before the sweeper may re-dispatch it."""
     redispatch_after_s: float = 60.0

@@ -6,12 +6,14 @@ machine with more cores run ``--processes N`` (N ≈ cores left after the API an
 The parent then only supervises: it starts N ``crossdock worker`` children with the same
 settings, restarts a child that dies (after :data:`RESTART_DELAY_S`; a ``kill -9`` loses
 nothing: leases expire and the sweeper redispatches), and on SIGTERM/SIGINT stops them all
-gracefully. Every process also sweeps (safe: ``FOR UPDATE SKIP LOCKED``).
+gracefully. Every process also sweeps (safe: ``FOR UPDATE SKIP LOCKED``). A worker runs at a
+lower CPU priority (``workflow.worker_nice``, default 5): accepting messages comes first.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import subprocess
 import sys
@@ -60,6 +62,8 @@ def _run_one(args: argparse.Namespace, settings, stop: threading.Event) -> int:
         settings = settings.model_copy(
             update={"workflow": settings.workflow.model_copy(update={"worker_threads": args.threads})})
     configure_logging(settings.log_level, settings.log_format, final=True)
+    if settings.workflow.worker_nice:
+        os.nice(settings.workflow.worker_nice)  # before any thread starts: threads inherit it
     hub = open_hub(settings, workers=True, inbox=False, migrate=False)
     hub.start()
     stop.wait()
