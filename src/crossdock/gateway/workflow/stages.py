@@ -34,7 +34,7 @@ from functools import cache, lru_cache
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Insert, Table, and_, bindparam, func, select, true, update
+from sqlalchemy import JSON, Insert, Table, Text, and_, bindparam, column, func, select, true, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
@@ -823,15 +823,12 @@ def _insert_documents_with_keys(conn: Connection, fresh: list[dict[str, Any]],
                                 keys: list[tuple[int, str, str]]) -> dict[int, int]:
     """PostgreSQL, a message's new documents: documents and keys in ONE statement on the driver
     (:func:`_documents_with_keys`); position → document id."""
-    if len(fresh) == 1:  # the common case: scalar parameters dump fastest
-        params = dict(fresh[0])
-        statement = _document_with_keys()
-    else:
-        params = array_parameters(conn, fresh, _DOCUMENT_COLUMNS, ("issues",))
-        params["key_position"] = [k[0] for k in keys]
-        statement = _documents_with_keys()
-    params.update(key_name=[k[1] for k in keys], key_value=[k[2] for k in keys])
-    return dict(driver_rows(conn, statement, params))
+    if len(fresh) == 1:  # the common case: scalar parameters dump fastest, the keys as one JSON
+        params = {**fresh[0], "keys": [{"key_name": name, "key_value": value} for _, name, value in keys]}
+        return dict(driver_rows(conn, _document_with_keys(), params))
+    params = array_parameters(conn, fresh, _DOCUMENT_COLUMNS, ("issues",))
+    params.update(key_position=[k[0] for k in keys], key_name=[k[1] for k in keys], key_value=[k[2] for k in keys])
+    return dict(driver_rows(conn, _documents_with_keys(), params))
 
 
 @cache
@@ -863,11 +860,14 @@ def _documents_with_keys():
 
 @cache
 def _document_with_keys():
-    """:func:`_documents_with_keys` for one document, its columns as scalar parameters."""
+    """:func:`_documents_with_keys` for one document: its columns as scalar parameters, its keys as
+    one JSON array of ``{"key_name", "key_value"}`` (psycopg dumps arrays in Python, JSON in C)."""
     d, k = t.documents, t.document_keys
     inserted = (d.insert().values({name: bindparam(name, type_=d.c[name].type) for name in _DOCUMENT_COLUMNS})
                 .returning(d.c.position, d.c.id).cte("inserted"))
-    keys = unnested({"key_name": k.c.name.type, "key_value": k.c.value.type}, "k")
+    keys = (func.json_to_recordset(bindparam("keys", type_=JSON))
+            .table_valued(column("key_name", Text), column("key_value", Text))
+            .render_derived(name="k", with_types=True))
     keys_insert = (postgresql.insert(k).from_select(
         ["document_id", "name", "value"],
         select(inserted.c.id, keys.c.key_name, keys.c.key_value).select_from(inserted.join(keys, true())))
