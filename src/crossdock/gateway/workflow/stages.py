@@ -232,8 +232,16 @@ class StageContext:
 
     def execute_later(self, statement: Any, rows: list[dict[str, Any]]) -> None:
         """Run a cached statement for ``rows`` whose effect no stage of this transaction reads back:
-        in a batch, one ``executemany`` with the other chains' rows before the commit."""
-        execute_later(self.conn, statement, rows)
+        in a batch, one statement with the other chains' rows before the commit.
+
+        Only a fresh message's chain (:attr:`state` set) defers: its later stages read what the
+        earlier ones wrote from that state. A replay or a retry has none and reads the rows back
+        with SQL (the acknowledge stage its interchanges, map its sets), so it writes at once.
+        """
+        if self.state is not None:
+            execute_later(self.conn, statement, rows)
+        elif rows:
+            execute_rows(self.conn, statement, rows)
 
     def payload(self) -> bytes:
         return self.remember(("payload",), lambda: self.conn.execute(
