@@ -501,20 +501,19 @@ def parse(ctx: StageContext) -> StageResult:
                 row.update(status="duplicate", duplicate_of=content_dup)
         for row in set_rows:
             row["status"] = "D"
+    if message.status == "received":  # fresh: later stages read these rows from the chain's state
+        ctx.memo["state"] = ChainState({r["position"]: r for r in rows}, {r["position"]: r for r in set_rows})
     ctx.insert_later(t.interchanges, rows, ("message_id", "position"))
     ctx.insert_later(t.groups, group_rows, ("message_id", "interchange_position", "position"))
     ctx.insert_later(t.transaction_sets, set_rows, ("message_id", "position"))
     all_dup = content_dup is not None or all(r["status"] == "duplicate" for r in rows)
     unknown = all(r["status"] == "receiver_unknown" for r in rows)
-    fresh = message.status == "received"
     ctx.update_message("duplicate" if all_dup else "processing",
                        code=ReceiverUnknown.code if unknown else None,
                        reason="no interchange is addressed to this hub" if unknown else None,
                        partner_id=message.partner_id or owner, test=all(r["test"] for r in rows),
                        document_kind=message.document_kind if message.document_kind != "x12" else
                        ",".join(sorted({s.set_id for s in reading.sets})) or "x12")
-    if fresh:
-        ctx.memo["state"] = ChainState({r["position"]: r for r in rows}, {r["position"]: r for r in set_rows})
     detail = f"{len(rows)} interchange(s), {len(group_rows)} group(s), {len(set_rows)} set(s)"
     if content_dup is not None:
         return StageResult("acknowledge", "duplicate", f"{detail}; same content as {content_dup}")
