@@ -121,6 +121,21 @@ def test_one_message_claims_the_backlog_and_commits_it_once(hub: Hub) -> None:
     assert len(stages(hub.runtime.engine, posted[0][0])) == len(CHAIN)
 
 
+def test_documents_are_stored_with_their_keys_one_or_several_per_message(hub: Hub) -> None:
+    """A message's documents and their business keys (one statement on PostgreSQL, for a single
+    document and for several), each key on its own document."""
+    one = _post(hub, interchange("ACMEBUYER", "000000851", [po_set("0001", "PO-K-1")]))
+    several = _post(hub, interchange("ACMEBUYER", "000000852", [po_set(f"{n:04d}", f"PO-K-{n}") for n in (2, 3, 4)]))
+    run_work(hub.runtime, [one[1], several[1]])
+    with hub.runtime.engine.connect() as conn:
+        stored = sorted(conn.execute(
+            select(t.documents.c.message_id, t.documents.c.position, t.document_keys.c.value)
+            .join(t.document_keys, t.document_keys.c.document_id == t.documents.c.id)
+            .where(t.document_keys.c.name == "po_number")).all())
+    assert [tuple(row) for row in stored] == sorted(
+        [(one[0], 0, "PO-K-1")] + [(several[0], n - 2, f"PO-K-{n}") for n in (2, 3, 4)])
+
+
 def test_a_failing_chain_rolls_back_alone_and_is_recorded(hub: Hub) -> None:
     good = _post(hub, interchange("ACMEBUYER", "000000801", [po_set("0001", "PO-GOOD-1")]))
     boom = _post(hub, interchange("ACMEBUYER", "000000802", [po_set("0001", "PO-BOOM-1")]))
