@@ -175,8 +175,7 @@ def _copy_plan(dialect: Any, table: Table, columns: tuple[str, ...]) -> tuple[st
     send for a value, e.g. naive UTC for :class:`~.schema.UtcDateTime`); None (use ``executemany``)
     when the rows leave out a column with a client-side default, which COPY would not apply, or
     hold a JSON column, whose bind processing is the driver's."""
-    missing = [c for c in table.columns if c.name not in columns and (c.default is not None or c.onupdate is not None)]
-    if missing or any(table.c[name].type._type_affinity is JSON for name in columns):
+    if _defaults_left_out(table, columns) or any(table.c[name].type._type_affinity is JSON for name in columns):
         return None
     processors = tuple(table.c[name].type._cached_bind_processor(dialect) for name in columns)
     return f"COPY {table.name} ({', '.join(columns)}) FROM STDIN", processors

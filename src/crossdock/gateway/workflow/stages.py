@@ -34,7 +34,7 @@ from functools import cache, lru_cache
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import JSON, Insert, Table, Text, and_, bindparam, column, func, select, true, update
+from sqlalchemy import JSON, Insert, Integer, Table, Text, and_, bindparam, column, func, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
@@ -830,12 +830,10 @@ def _insert_documents_with_keys(conn: Connection, fresh: list[dict[str, Any]],
                                 keys: list[tuple[int, str, str]]) -> dict[int, int]:
     """PostgreSQL, a message's new documents: documents and keys in ONE statement on the driver
     (:func:`_documents_with_keys`); position → document id."""
-    if len(fresh) == 1:  # the common case: scalar parameters dump fastest, the keys as one JSON
-        params = {**fresh[0], "keys": [{"key_name": name, "key_value": value} for _, name, value in keys]}
-        return dict(driver_rows(conn, _document_with_keys(), params))
-    params = array_parameters(conn, fresh, _DOCUMENT_COLUMNS, ("issues",))
-    params.update(key_position=[k[0] for k in keys], key_name=[k[1] for k in keys], key_value=[k[2] for k in keys])
-    return dict(driver_rows(conn, _documents_with_keys(), params))
+    one = len(fresh) == 1  # the common case: scalar parameters dump fastest
+    params = dict(fresh[0]) if one else array_parameters(conn, fresh, _DOCUMENT_COLUMNS, ("issues",))
+    params["keys"] = [{"key_position": position, "key_name": name, "key_value": value} for position, name, value in keys]
+    return dict(driver_rows(conn, _documents_with_keys(one), params))
 
 
 @cache
@@ -845,39 +843,30 @@ def _insert_documents():
 
 _DOCUMENT_COLUMNS = ("message_id", "position", "document_type", "partner_id", "test", "status", "issues", "body",
                      "created_at")
-_KEY_COLUMNS = ("key_position", "key_name", "key_value")
 
 
 @cache
-def _documents_with_keys():
-    """PostgreSQL: insert documents and their keys from arrays (:func:`unnested`) in one statement,
-    the keys' insert joining the documents' RETURNING by position; returns (position, id)."""
+def _documents_with_keys(one: bool):
+    """PostgreSQL: insert documents and their keys in one statement; returns (position, id).
+
+    The documents' columns are scalar parameters (``one``) or arrays (:func:`unnested`); the keys
+    are one JSON array of ``{"key_position", "key_name", "key_value"}`` (psycopg dumps arrays in
+    Python, JSON in C), inserted by joining the documents' RETURNING on position.
+    """
     d, k = t.documents, t.document_keys
-    documents = unnested({name: d.c[name].type for name in _DOCUMENT_COLUMNS}, "v")
-    inserted = (d.insert().from_select(list(_DOCUMENT_COLUMNS), select(*documents.c))
-                .returning(d.c.position, d.c.id).cte("inserted"))
-    keys = unnested({"key_position": d.c.position.type, "key_name": k.c.name.type, "key_value": k.c.value.type}, "k")
+    if one:
+        insert = d.insert().values({name: bindparam(name, type_=d.c[name].type) for name in _DOCUMENT_COLUMNS})
+    else:
+        documents = unnested({name: d.c[name].type for name in _DOCUMENT_COLUMNS}, "v")
+        insert = d.insert().from_select(list(_DOCUMENT_COLUMNS), select(*documents.c))
+    inserted = insert.returning(d.c.position, d.c.id).cte("inserted")
+    keys = (func.json_to_recordset(bindparam("keys", type_=JSON))
+            .table_valued(column("key_position", Integer), column("key_name", Text), column("key_value", Text))
+            .render_derived(name="k", with_types=True))
     keys_insert = (postgresql.insert(k).from_select(
         ["document_id", "name", "value"],
         select(inserted.c.id, keys.c.key_name, keys.c.key_value)
         .select_from(keys.join(inserted, inserted.c.position == keys.c.key_position)))
-        .on_conflict_do_nothing().cte("inserted_keys"))
-    return select(inserted.c.position, inserted.c.id).add_cte(keys_insert)
-
-
-@cache
-def _document_with_keys():
-    """:func:`_documents_with_keys` for one document: its columns as scalar parameters, its keys as
-    one JSON array of ``{"key_name", "key_value"}`` (psycopg dumps arrays in Python, JSON in C)."""
-    d, k = t.documents, t.document_keys
-    inserted = (d.insert().values({name: bindparam(name, type_=d.c[name].type) for name in _DOCUMENT_COLUMNS})
-                .returning(d.c.position, d.c.id).cte("inserted"))
-    keys = (func.json_to_recordset(bindparam("keys", type_=JSON))
-            .table_valued(column("key_name", Text), column("key_value", Text))
-            .render_derived(name="k", with_types=True))
-    keys_insert = (postgresql.insert(k).from_select(
-        ["document_id", "name", "value"],
-        select(inserted.c.id, keys.c.key_name, keys.c.key_value).select_from(inserted.join(keys, true())))
         .on_conflict_do_nothing().cte("inserted_keys"))
     return select(inserted.c.position, inserted.c.id).add_cte(keys_insert)
 
