@@ -183,7 +183,16 @@ def _claim_postgres(engine: Engine, wanted: list[int], *, now: float, lease_s: f
     params = {"ids": wanted, "now": now, "lease_until": now + lease_s, "at": _utc(now),
               "fill_to": fill_to if stages else 0, "stages": list(stages)}
     with engine.begin() as conn:
+        conn.execute(_INDEX_ORDER)
         return conn.execute(_CLAIM_POSTGRES, params).all()
+
+
+#: the fill must walk the pending items' partial index in id order and stop at its limit. The
+#: planner estimates a queue table's pending rows from statistics that lag its backlog (a new or
+#: quiet table: "10 rows"), and then collects every pending item with a bitmap scan and sorts
+#: them all: 20 ms per claim with a backlog of 20,000 instead of 0.1 ms. For this transaction
+#: only (it holds nothing else), plans that sort or build a bitmap are ruled out.
+_INDEX_ORDER = text("SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true)")
 
 
 #: lock the wanted items that are claimable (skipping those another worker is locking), then, if
