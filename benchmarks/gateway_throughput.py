@@ -244,12 +244,16 @@ def scenario_a(base: str, engine, duration: float, pids: list[int], clients: int
     for thread in threads:
         thread.join()
     posted = len(latencies)
+    ingested_at = time.monotonic()
+    during, _ = processed_documents(engine)  # (once: what the worker did while the clients posted)
     finished = drain(engine, posted, started, timeout=900)
     docs, _ = processed_documents(engine)
     quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [latencies[0]] * 99
     print(f"  (a) {clients} clients x {duration:.0f}s: {posted} posted ({errors[0]} non-202), ingest "
           f"{posted / duration:.0f}/s, p50 {quantiles[49] * 1000:.1f} ms, p99 {quantiles[98] * 1000:.1f} ms; "
           f"{docs} docs fully processed in {finished - started:.1f}s = {docs / (finished - started):.0f} docs/s")
+    print(f"      while posting: {during / (ingested_at - started):.0f} docs/s; after: "
+          f"{(docs - during) / max(finished - ingested_at, 1e-9):.0f} docs/s")
     print(usage.report(docs))
 
 

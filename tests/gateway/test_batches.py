@@ -346,15 +346,45 @@ def test_a_batch_writes_its_rows_events_statuses_and_fences_once(hub: Hub) -> No
     # the 25 events, which SQLAlchemy's statement hook does not see; they are all there, above)
     copied = hub.runtime.engine.dialect.name == "postgresql"
     for prefix in ("INSERT INTO events ", "INSERT INTO interchanges ", "INSERT INTO transaction_sets ",
-                   "INSERT INTO acks ", "UPDATE messages SET ", "SELECT messages.id, "):
+                   "INSERT INTO acks ", "UPDATE messages SET ", "SELECT messages.id, ", "INSERT INTO dedupe_keys "):
         assert sum(s.startswith(prefix) for s in seen) == (0 if copied and "events" in prefix else 1), prefix
     fences = [s for s in seen if s.startswith("UPDATE work_items SET state") and "attempts +" not in s]
     assert len(fences) == 1
     assert count(hub.runtime.engine, t.interchanges) == count(hub.runtime.engine, t.transaction_sets) == 5
+    assert count(hub.runtime.engine, t.dedupe_keys) == 5 * 3  # content, (sender, ISA13), (sender, GS06)
     with hub.runtime.engine.connect() as conn:
         assert conn.execute(select(t.work_items.c.state).distinct()
                             .where(t.work_items.c.stage == "parse")).scalars().all() == ["done"]
         assert sorted(conn.execute(select(t.documents.c.status)).scalars()) == ["applied"] * 5
+
+
+def test_duplicates_within_a_batch_are_judged_as_if_its_messages_ran_in_turn(hub: Hub) -> None:
+    """The batch inserts its fresh messages' dedupe keys ahead, in one statement: the earlier
+    message keeps a key two ask for, copies of it are duplicates, and a message its parse refuses
+    holds no key."""
+    first = interchange("ACMEBUYER", "000000500", [po_set("0001", "PO-D-1")])
+    posted = [_post(hub, first),
+              _post(hub, interchange("ACMEBUYER", "000000500", [po_set("0001", "PO-D-2")])),  # same ISA13
+              _post(hub, interchange("STRANGER", "000000501", [po_set("0001", "PO-D-3")])),  # refused
+              _post(hub, first),  # the same bytes again
+              _post(hub, interchange("ACMEBUYER", "000000502", [po_set("0001", "PO-D-4")]))]
+    seen = _statements(hub)
+    run_work(hub.runtime, posted[4][1])  # (the last claimed first: the batch runs in claim order)
+    assert sum(s.startswith("INSERT INTO dedupe_keys ") for s in seen) == 1
+    assert [_status(hub, message_id) for message_id, _ in posted] == [
+        "accepted", "duplicate", "failed", "duplicate", "accepted"]
+    with hub.runtime.engine.connect() as conn:
+        holders = dict(conn.execute(select(t.dedupe_keys.c.key, t.dedupe_keys.c.message_id)
+                                    .where(t.dedupe_keys.c.scope == "isa")).all())
+        orders = sorted(conn.execute(select(t.orders.c.po_number)).scalars())
+    assert holders == {"ZZ:ACMEBUYER:000000500": posted[0][0], "ZZ:ACMEBUYER:000000502": posted[4][0]}
+    assert posted[2][0] not in set(_key_holders(hub))
+    assert orders == ["PO-D-1", "PO-D-4"]
+
+
+def _key_holders(hub: Hub) -> list[str]:
+    with hub.runtime.engine.connect() as conn:
+        return list(conn.execute(select(t.dedupe_keys.c.message_id)).scalars())
 
 
 def test_a_lost_lease_rolls_the_batch_back_and_its_items_run_alone(hub: Hub) -> None:

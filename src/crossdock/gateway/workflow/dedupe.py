@@ -7,11 +7,15 @@ duplicates are caught by the group key without a row per set.
 Concurrent claims of one key serialize on the primary key: PostgreSQL makes the second
 ``INSERT … ON CONFLICT DO NOTHING`` wait for the first transaction, SQLite has one writer. So of
 fifty simultaneous copies exactly one claims the key (FAULTS F16).
+
+A worker batch inserts the keys of all its fresh messages ahead in one statement
+(:func:`preclaim`), in batch order, so each message's parse finds its keys claimed or held just as
+if the messages had run in turn.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from sqlalchemy import delete, select, tuple_, update
@@ -21,7 +25,7 @@ from sqlalchemy.engine import Connection
 from crossdock.gateway.store import schema as t
 from crossdock.gateway.store.engine import insert_returning, is_postgres
 
-__all__ = ["claim_key", "claim_keys", "holder", "insert_keys", "release_keys"]
+__all__ = ["claim_key", "claim_keys", "holder", "insert_keys", "preclaim", "release_keys"]
 
 
 def claim_key(conn: Connection, scope: str, key: str, message_id: str, *, now: float,
@@ -67,6 +71,31 @@ def insert_keys(conn: Connection, keys: list[tuple[str, str]], message_id: str, 
     # Sorted, so concurrent claimers take the key locks in the same order (no deadlock).
     rows = [{"scope": scope, "key": key, "message_id": message_id, "seen_at": now} for scope, key in sorted(set(keys))]
     return set(insert_returning(conn, _insert_keys(conn.dialect.name), rows))  # type: ignore[arg-type]
+
+
+def preclaim(conn: Connection, asked: Sequence[tuple[str, Sequence[tuple[str, str]]]], *,
+             now: float) -> dict[str, tuple[frozenset[tuple[str, str]], set[tuple[str, str]]]]:
+    """:func:`insert_keys` for several messages in one statement, as if each had inserted its keys
+    in turn: of two messages asking for one key, the first in ``asked`` gets it.
+
+    Args:
+        asked: (message id, its keys truncated to 200) in the order the messages would claim.
+
+    Returns:
+        message id → (the keys it asked for, those inserted for it).
+    """
+    order = {message_id: n for n, (message_id, _) in enumerate(asked)}
+    rows = sorted(({"scope": scope, "key": key, "message_id": message_id, "seen_at": now}
+                   for message_id, keys in asked for scope, key in set(keys)),
+                  key=lambda row: (row["scope"], row["key"], order[row["message_id"]]))
+    inserted = set(insert_returning(conn, _insert_keys(conn.dialect.name), rows)) if rows else set()
+    result = {message_id: (frozenset(keys), set()) for message_id, keys in asked}
+    for row in rows:  # each inserted key is the first asker's (later rows hit its conflict)
+        key = (row["scope"], row["key"])
+        if key in inserted:
+            result[row["message_id"]][1].add(key)
+            inserted.discard(key)
+    return result
 
 
 def release_keys(conn: Connection, keys: Iterable[tuple[str, str]], message_id: str) -> None:

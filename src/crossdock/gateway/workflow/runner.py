@@ -46,6 +46,7 @@ from crossdock.gateway.observability.logs import bind_message
 from crossdock.gateway.partners import partner_by_id
 from crossdock.gateway.runtime import Runtime
 from crossdock.gateway.store.engine import deferring_writes, sharing_reads
+from crossdock.gateway.workflow.dedupe import preclaim, release_keys
 from crossdock.gateway.workflow.outbox import (
     LeaseLost,
     WorkClaim,
@@ -60,9 +61,12 @@ from crossdock.gateway.workflow.outbox import (
     release_for_retry,
 )
 from crossdock.gateway.workflow.stages import (
+    INBOUND_FIRST_STAGE,
+    PRECLAIMED,
     STAGES,
     StageContext,
     StageResult,
+    keys_ahead,
     load_message,
     load_messages,
     load_payloads,
@@ -181,15 +185,19 @@ def run_batch(runtime: Runtime, claims: Sequence[WorkClaim]) -> list[WorkClaim]:
         with runtime.engine.begin() as conn, sharing_reads(conn, lookups):
             messages, payloads = _preload(conn, claims)
             seen: set[str] = set()
+            planned: list[tuple[int, WorkClaim, Any, dict[Any, Any]]] = []
             for index, work in enumerate(claims):
                 if STAGES[work.stage].pre is not None or work.message_id in seen:
                     # (a message's second item runs after the batch: its rows are written then)
                     alone.append(work)
                     continue
                 seen.add(work.message_id)
-                chain = _Chain(work, runtime.clock(), batched=True)
                 message = messages.pop(work.message_id, None)
                 memo = {("payload",): payloads[message.sha256]} if message and message.sha256 in payloads else {}
+                planned.append((index, work, message, memo))
+            _preclaim_keys(runtime, conn, planned, lookups)
+            for index, work, message, memo in planned:
+                chain = _Chain(work, runtime.clock(), batched=True)
                 started = time.perf_counter()
                 try:
                     with deferring_writes(conn, chain.later):
@@ -199,6 +207,9 @@ def run_batch(runtime: Runtime, claims: Sequence[WorkClaim]) -> list[WorkClaim]:
                     raise
                 except Exception as exc:  # noqa: BLE001 - the batch is dropped; the failure is recorded below
                     raise _ChainRaised(work, exc, (time.perf_counter() - started) * 1000) from exc
+                unused = memo.pop(PRECLAIMED, None)
+                if unused is not None:  # (its parse claimed nothing after all: as if never inserted)
+                    release_keys(conn, unused[1], work.message_id)
                 done.append(chain)
                 if following is not None:
                     alone.append(following)
@@ -220,6 +231,30 @@ def run_batch(runtime: Runtime, claims: Sequence[WorkClaim]) -> list[WorkClaim]:
         _after_commit(runtime, chain)
     log.debug("batch done", items=len(claims), alone=len(alone))
     return alone
+
+
+def _preclaim_keys(runtime: Runtime, conn: Connection, planned: list[tuple[int, WorkClaim, Any, dict[Any, Any]]],
+                   lookups: dict[Any, Any]) -> None:
+    """Insert the dedupe keys the batch's fresh X12 messages will claim in their parse, in one
+    statement for all (one round trip per message saved: about a tenth of a worker's CPU per
+    document), and leave each chain what it got (:data:`~.stages.PRECLAIMED`). The keys are
+    found as the stage finds them (:func:`~.stages.keys_ahead`: the same reading, kept for the
+    chain, and the same partner lookups); of two messages asking for one key the earlier in the
+    batch gets it, as when they run in turn. The stage itself inserts any key it wants and was
+    not given, and releases any it was given and does not want."""
+    asked: list[tuple[str, list[tuple[str, str]], dict[Any, Any]]] = []
+    for _, work, message, memo in planned:
+        if work.stage != INBOUND_FIRST_STAGE or message is None:
+            continue
+        ctx = StageContext(runtime, conn, work, message, runtime.clock(), memo=memo, lookups=lookups)
+        keys = keys_ahead(ctx)
+        if keys:
+            asked.append((work.message_id, keys, memo))
+    if len(asked) < 2:  # (one message saves nothing: its stage inserts its own)
+        return
+    claimed = preclaim(conn, [(message_id, keys) for message_id, keys, _ in asked], now=runtime.clock())
+    for message_id, _, memo in asked:
+        memo[PRECLAIMED] = claimed[message_id]
 
 
 def _preload(conn: Connection, claims: Sequence[WorkClaim]) -> tuple[dict[str, Any], dict[str, bytes]]:

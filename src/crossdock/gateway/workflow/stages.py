@@ -70,7 +70,7 @@ from crossdock.gateway.store.engine import (
 )
 from crossdock.gateway.workflow.dedupe import claim_key, holder, insert_keys, release_keys
 from crossdock.gateway.workflow.outbox import WorkClaim, add_work
-from crossdock.schemas.errors import PartnerUnknown, has_errors
+from crossdock.schemas.errors import CrossdockError, PartnerUnknown, has_errors
 from crossdock.schemas.x12.tree import Delimiters as X12Delimiters
 
 __all__ = [
@@ -88,6 +88,8 @@ __all__ = [
     "set_message_status",
     "set_message_statuses",
     "write_later",
+    "PRECLAIMED",
+    "keys_ahead",
 ]
 
 INBOUND_FIRST_STAGE = "parse"
@@ -478,7 +480,7 @@ def parse(ctx: StageContext) -> StageResult:
     if reading.error is not None:
         raise reading.error
     rows, windows, owner = _interchange_rows(ctx, reading)
-    if not any(r["partner_id"] or r["status"] == "receiver_unknown" for r in rows):
+    if not _files_any(rows):
         identities = ", ".join(sorted({r["sender"] for r in rows})) or "none"
         if any(r["status"] == "sender_mismatch" for r in rows):
             return _refuse(SenderMismatch(f"ISA sender(s) {identities} are not the authenticated partner"))
@@ -526,13 +528,20 @@ def _refuse(error: PartnerUnknown) -> StageResult:
     return StageResult(None, "failed", f"{error.code}: {error.message}"[:500], failure=(error.code, error.message))
 
 
-def _interchange_rows(ctx: StageContext, reading: pipeline.X12Reading):
-    """One row per interchange with its partner and status; a security event per refused sender.
+def _files_any(rows: list[dict[str, Any]]) -> bool:
+    """Whether parse files the message (else it refuses it before claiming any key)."""
+    return any(r["partner_id"] or r["status"] == "receiver_unknown" for r in rows)
+
+
+def _interchange_rows(ctx: StageContext, reading: pipeline.X12Reading, *, record: bool = True):
+    """One row per interchange with its partner and status; a security event per refused sender
+    (none with ``record=False``: the same rows, looked at ahead of the stage).
 
     Returns:
         (rows, duplicate window per filed interchange position, the partner owning the content).
     """
     message, conn = ctx.message, ctx.conn
+    record_event = record_security_event if record else _record_nothing
     owner = message.partner_id
     rows: list[dict[str, Any]] = []
     windows: dict[int, float] = {}
@@ -541,17 +550,17 @@ def _interchange_rows(ctx: StageContext, reading: pipeline.X12Reading):
         status, test, partner, ta1 = view.status, view.usage == "T", None, view.ta1_code
         if not _is_ours(ctx, receiver):
             status, ta1 = "receiver_unknown", TA1_RECEIVER_UNKNOWN
-            record_security_event(conn, "receiver_unknown", partner_id=message.partner_id, message_id=message.id,
-                                  detail={"receiver": receiver, "interchange": view.control_number})
+            record_event(conn, "receiver_unknown", partner_id=message.partner_id, message_id=message.id,
+                         detail={"receiver": receiver, "interchange": view.control_number})
         elif (partner := ctx.partner("isa", identity)) is None:
             status = "partner_unknown"
-            record_security_event(conn, "sender_unknown", partner_id=message.partner_id, message_id=message.id,
-                                  detail={"sender": identity, "interchange": view.control_number})
+            record_event(conn, "sender_unknown", partner_id=message.partner_id, message_id=message.id,
+                         detail={"sender": identity, "interchange": view.control_number})
         elif message.partner_id is not None and partner.id != message.partner_id:
             # Never file interchange data under a partner other than the authenticated one.
-            record_security_event(conn, "sender_mismatch", partner_id=message.partner_id, message_id=message.id,
-                                  detail={"sender": identity, "sender_partner_id": partner.id,
-                                          "interchange": view.control_number})
+            record_event(conn, "sender_mismatch", partner_id=message.partner_id, message_id=message.id,
+                         detail={"sender": identity, "sender_partner_id": partner.id,
+                                 "interchange": view.control_number})
             status, partner = "sender_mismatch", None
         else:
             owner = owner or partner.id
@@ -573,13 +582,11 @@ def _claim_duplicates(ctx: StageContext, reading: pipeline.X12Reading, rows: lis
         (duplicate (interchange, group) positions, the message holding the same content or None).
     """
     message, conn, now = ctx.message, ctx.conn, ctx.now
-    sha_key = ("sha", f"{owner}:{message.sha256}"[:200])
-    isa_keys = {p: ("isa", f"{rows[p]['sender']}:{rows[p]['control_number']}"[:200]) for p in windows}
-    group_keys = [(("gs", f"{rows[p]['sender']}:{g.application_sender}:{g.control_number}"[:200]), (p, g.position))
-                  for p in windows for g in reading.interchanges[p].groups]
-    # One INSERT for all keys; the group keys of an interchange that is a duplicate (rare) are
-    # deleted again, as if only fresh interchanges had claimed theirs.
-    inserted = insert_keys(conn, [sha_key, *isa_keys.values(), *(key for key, _ in group_keys)], message.id, now=now)
+    sha_key, isa_keys, group_keys = _dedupe_keys(message, reading, rows, windows, owner)
+    # One INSERT for all keys (or the batch's, made ahead: :func:`preclaim`); the group keys of an
+    # interchange that is a duplicate (rare) are deleted again, as if only fresh interchanges had
+    # claimed theirs.
+    inserted = _insert_keys_once(ctx, [sha_key, *isa_keys.values(), *(key for key, _ in group_keys)])
 
     def held(key: tuple[str, str], window: float) -> str | None:
         return None if key in inserted else holder(conn, *key, message.id, now, window)
@@ -594,6 +601,58 @@ def _claim_duplicates(ctx: StageContext, reading: pipeline.X12Reading, rows: lis
     release_keys(conn, [key for key, _ in group_keys if key in inserted and key not in group_claims], message.id)
     group_dups = {where for key, where in group_claims.items() if held(key, windows[where[0]]) is not None}
     return group_dups, content_dup
+
+
+def _dedupe_keys(message: Any, reading: pipeline.X12Reading, rows: list[dict[str, Any]], windows: dict[int, float],
+                 owner: int | None):
+    """The content key, the (sender, ISA13) key per filed interchange and the (sender, GS06) keys
+    of their groups with their (interchange, group) positions."""
+    sha_key = ("sha", f"{owner}:{message.sha256}"[:200])
+    isa_keys = {p: ("isa", f"{rows[p]['sender']}:{rows[p]['control_number']}"[:200]) for p in windows}
+    group_keys = [(("gs", f"{rows[p]['sender']}:{g.application_sender}:{g.control_number}"[:200]), (p, g.position))
+                  for p in windows for g in reading.interchanges[p].groups]
+    return sha_key, isa_keys, group_keys
+
+
+#: memo entry of a chain whose keys its batch inserted ahead: (keys asked for, keys inserted)
+PRECLAIMED = ("preclaimed_keys",)
+
+
+def keys_ahead(ctx: StageContext) -> list[tuple[str, str]]:
+    """The dedupe keys :func:`parse` will claim for a fresh X12 message, found without writing
+    anything (no security event, no key): the same reading, partners and rows the stage uses.
+    Empty when it claims none (a message it refuses, an unreadable one, not X12)."""
+    message = ctx.message
+    if message.format != "x12" or message.status != "received":
+        return []
+    reading = ctx.x12()
+    if reading.error is not None:
+        return []
+    try:
+        rows, windows, owner = _interchange_rows(ctx, reading, record=False)
+    except CrossdockError:  # (e.g. no agreement: the stage raises it, and claims nothing)
+        return []
+    if not _files_any(rows):
+        return []
+    sha_key, isa_keys, group_keys = _dedupe_keys(message, reading, rows, windows, owner)
+    return [sha_key, *isa_keys.values(), *(key for key, _ in group_keys)]
+
+
+def _insert_keys_once(ctx: StageContext, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """:func:`insert_keys` for ``keys``, except those the batch inserted ahead for this message
+    (:data:`PRECLAIMED`): what it asked for and got counts, what it got and this stage does not
+    want is released (as if never claimed), anything else is inserted now."""
+    ahead = ctx.memo.pop(PRECLAIMED, None)
+    if ahead is None:
+        return insert_keys(ctx.conn, keys, ctx.message.id, now=ctx.now)
+    asked, got = ahead
+    wanted = set(keys)
+    release_keys(ctx.conn, got - wanted, ctx.message.id)
+    return (got & wanted) | insert_keys(ctx.conn, [key for key in keys if key not in asked], ctx.message.id, now=ctx.now)
+
+
+def _record_nothing(*args: Any, **kwargs: Any) -> None:
+    return None
 
 
 def _parse_document_message(ctx: StageContext) -> StageResult:
