@@ -382,6 +382,29 @@ def test_duplicates_within_a_batch_are_judged_as_if_its_messages_ran_in_turn(hub
     assert orders == ["PO-D-1", "PO-D-4"]
 
 
+def test_keys_given_ahead_that_a_parse_does_not_want_are_released(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A look-ahead that got a message's keys wrong leaves nothing behind: a key its parse does not
+    want is released by the stage, and the keys of a message its parse refuses by the batch."""
+    from crossdock.gateway.workflow import runner
+
+    posted = [_post(hub, interchange("ACMEBUYER", "000000510", [po_set("0001", "PO-K-1")])),
+              _post(hub, interchange("STRANGER", "000000511", [po_set("0001", "PO-K-2")])),  # refused
+              _post(hub, interchange("ACMEBUYER", "000000512", [po_set("0001", "PO-K-3")]))]
+    real = runner.keys_ahead
+
+    def wrong(ctx):
+        extra = [("isa", f"BOGUS:{ctx.message.id}")]
+        return real(ctx) + extra if ctx.message.id != posted[1][0] else extra
+
+    monkeypatch.setattr(runner, "keys_ahead", wrong)
+    run_work(hub.runtime, posted[0][1])
+    assert [_status(hub, message_id) for message_id, _ in posted] == ["accepted", "failed", "accepted"]
+    holders = _key_holders(hub)
+    assert sorted(set(holders)) == sorted([posted[0][0], posted[2][0]]) and len(holders) == 2 * 3
+    with hub.runtime.engine.connect() as conn:
+        assert not conn.execute(select(t.dedupe_keys.c.key).where(t.dedupe_keys.c.key.like("BOGUS:%"))).all()
+
+
 def _key_holders(hub: Hub) -> list[str]:
     with hub.runtime.engine.connect() as conn:
         return list(conn.execute(select(t.dedupe_keys.c.message_id)).scalars())
