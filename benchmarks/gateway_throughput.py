@@ -252,8 +252,9 @@ def scenario_a(base: str, engine, duration: float, pids: list[int], clients: int
     print(f"  (a) {clients} clients x {duration:.0f}s: {posted} posted ({errors[0]} non-202), ingest "
           f"{posted / duration:.0f}/s, p50 {quantiles[49] * 1000:.1f} ms, p99 {quantiles[98] * 1000:.1f} ms; "
           f"{docs} docs fully processed in {finished - started:.1f}s = {docs / (finished - started):.0f} docs/s")
+    left = docs - during
     print(f"      while posting: {during / (ingested_at - started):.0f} docs/s; after: "
-          f"{(docs - during) / max(finished - ingested_at, 1e-9):.0f} docs/s")
+          + (f"{left / max(finished - ingested_at, 1e-9):.0f} docs/s" if left else "nothing was left"))
     print(usage.report(docs))
 
 
