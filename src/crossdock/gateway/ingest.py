@@ -29,12 +29,12 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 
 from crossdock.gateway import pipeline
 from crossdock.gateway.partners import Partner
 from crossdock.gateway.store import schema as t
-from crossdock.gateway.store.engine import insert_ignore, is_postgres
+from crossdock.gateway.store.engine import driver_error, insert_ignore, is_postgres
 from crossdock.gateway.workflow.outbox import add_event, add_work
 from crossdock.schemas.errors import InputRejected
 
@@ -331,11 +331,7 @@ def _store_autocommitted(engine: Engine, body: bytes, message: dict[str, Any], d
     try:
         return _execute_autocommitted(pooled.driver_connection, sql, params)
     except engine.dialect.loaded_dbapi.Error as exc:
-        gone = engine.dialect.is_disconnect(exc, pooled.driver_connection, None)
-        if gone:
-            pooled.invalidate(exc)
-        raise DBAPIError.instance(sql, None, exc, engine.dialect.loaded_dbapi.Error, hide_parameters=True,
-                                  connection_invalidated=gone, dialect=engine.dialect) from exc
+        raise driver_error(engine.dialect, sql, exc, pooled.driver_connection, pooled.invalidate) from exc
     finally:
         pooled.close()  # back to the pool
 

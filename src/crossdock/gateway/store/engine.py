@@ -28,7 +28,7 @@ from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.types import NullType
 
-__all__ = ["array_parameters", "build_engine", "deferring_writes", "driver_rows", "execute_later", "execute_rows",
+__all__ = ["array_parameters", "build_engine", "deferring_writes", "driver_error", "driver_rows", "execute_later", "execute_rows",
            "insert_ignore", "insert_or_skip", "insert_returning", "insert_rows", "insert_statement", "is_postgres",
            "parameters", "shared_reads", "sharing_reads", "unnested", "BULK_ROWS", "COPY_ROWS"]
 
@@ -368,11 +368,18 @@ def driver_rows(conn: Connection, statement: Any, params: Mapping[str, Any]) -> 
         cursor.execute(sql, values)
         return cursor.fetchall() if cursor.description is not None else []
     except conn.dialect.loaded_dbapi.Error as exc:
-        gone = conn.dialect.is_disconnect(exc, driver, None)
-        if gone:
-            conn.invalidate(exc)
-        raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error, hide_parameters=True,
-                                  connection_invalidated=gone, dialect=conn.dialect) from exc
+        raise driver_error(conn.dialect, sql, exc, driver, conn.invalidate) from exc
+
+
+def driver_error(dialect: Any, sql: str, exc: Exception, driver: Any, invalidate: Any) -> DBAPIError:
+    """A driver error of a statement run straight on the driver, as ``Connection.execute`` would
+    raise it: SQLAlchemy's class (``IntegrityError``…), without the parameters (they may hold a
+    payload); a connection the error says is gone is invalidated first (``invalidate(exc)``)."""
+    gone = dialect.is_disconnect(exc, driver, None)
+    if gone:
+        invalidate(exc)
+    return DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error, hide_parameters=True,
+                               connection_invalidated=gone, dialect=dialect)
 
 
 @lru_cache(maxsize=256)

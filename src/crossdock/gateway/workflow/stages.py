@@ -586,7 +586,7 @@ def _claim_duplicates(ctx: StageContext, reading: pipeline.X12Reading, rows: lis
     # One INSERT for all keys (or the batch's, made ahead: :func:`preclaim`); the group keys of an
     # interchange that is a duplicate (rare) are deleted again, as if only fresh interchanges had
     # claimed theirs.
-    inserted = _insert_keys_once(ctx, [sha_key, *isa_keys.values(), *(key for key, _ in group_keys)])
+    inserted = _insert_keys_once(ctx, _all_keys(sha_key, isa_keys, group_keys))
 
     def held(key: tuple[str, str], window: float) -> str | None:
         return None if key in inserted else holder(conn, *key, message.id, now, window)
@@ -614,6 +614,12 @@ def _dedupe_keys(message: Any, reading: pipeline.X12Reading, rows: list[dict[str
     return sha_key, isa_keys, group_keys
 
 
+def _all_keys(sha_key: tuple[str, str], isa_keys: dict[int, tuple[str, str]],
+              group_keys: list[tuple[tuple[str, str], tuple[int, int]]]) -> list[tuple[str, str]]:
+    """The keys of :func:`_dedupe_keys` as one list, as the stage claims them."""
+    return [sha_key, *isa_keys.values(), *(key for key, _ in group_keys)]
+
+
 #: memo entry of a chain whose keys its batch inserted ahead: (keys asked for, keys inserted)
 PRECLAIMED = ("preclaimed_keys",)
 
@@ -634,8 +640,7 @@ def keys_ahead(ctx: StageContext) -> list[tuple[str, str]]:
         return []
     if not _files_any(rows):
         return []
-    sha_key, isa_keys, group_keys = _dedupe_keys(message, reading, rows, windows, owner)
-    return [sha_key, *isa_keys.values(), *(key for key, _ in group_keys)]
+    return _all_keys(*_dedupe_keys(message, reading, rows, windows, owner))
 
 
 def _insert_keys_once(ctx: StageContext, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
