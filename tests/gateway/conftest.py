@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 from gwhelpers import add_partners, fast_settings
 from litestar.testing import TestClient
+from sqlalchemy import Engine
 
 from crossdock.gateway.hub import Hub, open_hub
+from crossdock.gateway.store.engine import build_engine
+from pgscratch import scratch_database
 
 
 @pytest.fixture
@@ -30,3 +33,17 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
     with TestClient(app=hub.app()) as test_client:
         test_client.hub = hub  # type: ignore[attr-defined]
         yield test_client
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def bare_engine(request, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on an empty database, a SQLite file or a scratch PostgreSQL database; no schema."""
+    if request.param == "sqlite":
+        engine = build_engine(f"sqlite:///{tmp_path / 'bare.db'}")
+        yield engine
+        engine.dispose()
+        return
+    with scratch_database(request.getfixturevalue("postgres_url"), "crossdock_bare") as url:
+        engine = build_engine(url)
+        yield engine
+        engine.dispose()

@@ -192,6 +192,16 @@ def is_postgres(conn: Connection | Engine) -> bool:
     return conn.dialect.name == "postgresql"
 
 
+def among(conn: Connection, column: Any, values: Iterable[Any]) -> Any:
+    """``column IN values``; on PostgreSQL ``column = ANY(:array)``, one parameter whatever the
+    number of values. An IN list is compiled again by SQLAlchemy for each length, and psycopg
+    caches the conversion of a statement only up to 50 parameters; building and parsing a long
+    IN list costs more CPU than running the query."""
+    if is_postgres(conn):
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+    return column.in_(values)
+
+
 def insert_ignore(
     conn: Connection,
     table: Table,

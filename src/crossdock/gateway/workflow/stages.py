@@ -57,6 +57,7 @@ from crossdock.gateway.store import schema as t
 from crossdock.gateway.store.counters import DurableAllocator, reserve_many, reserve_many_in
 from crossdock.gateway.store.engine import (
     BULK_ROWS,
+    among,
     array_parameters,
     driver_rows,
     execute_later,
@@ -353,7 +354,7 @@ def load_messages(conn: Connection, message_ids: Iterable[str]) -> dict[str, Sim
     if not ids:
         return {}
     return {row.id: SimpleNamespace(**row._mapping)
-            for row in conn.execute(select(t.messages).where(t.messages.c.id.in_(ids)))}
+            for row in conn.execute(select(t.messages).where(among(conn, t.messages.c.id, ids)))}
 
 
 def load_payloads(conn: Connection, digests: Iterable[str]) -> dict[str, bytes]:
@@ -362,7 +363,7 @@ def load_payloads(conn: Connection, digests: Iterable[str]) -> dict[str, bytes]:
     if not wanted:
         return {}
     return dict(conn.execute(select(t.payloads.c.sha256, t.payloads.c.data)
-                             .where(t.payloads.c.sha256.in_(wanted))).all())
+                             .where(among(conn, t.payloads.c.sha256, wanted))).all())
 
 
 def set_message_status(conn: Connection, message_id: str, status: str, *, at: datetime,
