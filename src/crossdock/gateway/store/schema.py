@@ -172,7 +172,7 @@ messages = Table(
     Column("id", ID, primary_key=True),
     Column("direction", String(8), nullable=False),  # inbound | outbound
     Column("channel", String(16), nullable=False),  # http | inbox | replay | internal
-    Column("partner_id", ForeignKey("partners.id"), nullable=True, index=True),
+    Column("partner_id", ForeignKey("partners.id"), nullable=True),  # (partner_id, received_at) below
     Column("recipient_id", ForeignKey("partners.id"), nullable=True),
     Column("parent_id", ForeignKey("messages.id"), nullable=True, index=True),
     Column("format", String(16), nullable=False),  # x12 | xml | json | unknown
@@ -193,14 +193,14 @@ messages = Table(
     Column("error_reason", Text, nullable=True),
     Column("test", Boolean, nullable=False, default=False),
     Index(None, "received_at"),
-    Index(None, "status"),
+    # status alone: (status, received_at) below (migration 0006)
 )
 
 interchanges = Table(
     "interchanges",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("message_id", ForeignKey("messages.id"), nullable=False, index=True),
+    Column("message_id", ForeignKey("messages.id"), nullable=False),  # indexed by the unique constraint
     Column("position", Integer, nullable=False),
     Column("partner_id", ForeignKey("partners.id"), nullable=True),
     Column("sender", String(40), nullable=False),  # "ZZ:SENDERID"
@@ -219,7 +219,7 @@ groups = Table(
     "groups",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("message_id", ForeignKey("messages.id"), nullable=False, index=True),
+    Column("message_id", ForeignKey("messages.id"), nullable=False),  # indexed by the unique constraint
     Column("interchange_position", Integer, nullable=False),
     Column("position", Integer, nullable=False),
     Column("functional_id", String(4), nullable=False),
@@ -234,7 +234,7 @@ transaction_sets = Table(
     "transaction_sets",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("message_id", ForeignKey("messages.id"), nullable=False, index=True),
+    Column("message_id", ForeignKey("messages.id"), nullable=False),  # indexed by the unique constraint
     Column("position", Integer, nullable=False),  # order within the message, from 0
     Column("interchange_position", Integer, nullable=False),
     Column("group_position", Integer, nullable=False),
@@ -354,7 +354,7 @@ work_items = Table(
     "work_items",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("message_id", ForeignKey("messages.id"), nullable=False, index=True),
+    Column("message_id", ForeignKey("messages.id"), nullable=False),  # indexed by the unique constraint
     Column("stage", String(24), nullable=False),
     Column("generation", Integer, nullable=False, default=0),  # bumped by a full replay
     Column("state", String(12), nullable=False),  # pending | running | done | failed | dead
