@@ -57,6 +57,7 @@ def _worker(args: argparse.Namespace) -> int:
 def _run_one(args: argparse.Namespace, settings, stop: threading.Event) -> int:
     from crossdock.gateway.hub import open_hub
     from crossdock.gateway.logs import configure_logging
+    from crossdock.gateway.runtime import settle_heap
 
     if args.threads:
         settings = settings.model_copy(
@@ -65,6 +66,7 @@ def _run_one(args: argparse.Namespace, settings, stop: threading.Event) -> int:
     if settings.workflow.worker_nice:
         os.nice(settings.workflow.worker_nice)  # before any thread starts: threads inherit it
     hub = open_hub(settings, workers=True, inbox=False, migrate=False)
+    settle_heap()
     hub.start()
     stop.wait()
     hub.stop()

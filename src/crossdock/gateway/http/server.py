@@ -15,7 +15,6 @@ they hold a connection.
 
 from __future__ import annotations
 
-import gc
 import importlib.util
 import time
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from crossdock.gateway.runtime import settle_heap
 from crossdock.gateway.settings import Settings
 
 __all__ = ["build_server", "run_server", "protocol_class", "CHECK_INTERVAL_S"]
@@ -108,10 +108,8 @@ def build_server(app: Any, settings: Settings, *, log_level: str | None = None) 
 def run_server(app: Any, settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM.
 
-    What exists now (modules, the app, the engine) lives as long as the process: ``gc.freeze``
-    keeps the collector from re-scanning it in every full collection while requests are served.
+    The collector is set up for a long-running process first (:func:`~crossdock.gateway.runtime.settle_heap`).
     """
     server = build_server(app, settings)
-    gc.collect()
-    gc.freeze()
+    settle_heap()
     server.run()
