@@ -44,7 +44,7 @@ def settle_heap() -> None:
     at once (readings, mapped data, rows), so at Python's 700 it ran a young collection every
     few documents, moved the batch's objects on to the older generations, and ran a full
     collection (about 125 ms over the heap) every few hundred documents. That took 13 % of a worker's
-    CPU. At these thresholds it took 1.5 %, with the same RSS (6,000 single-PO messages,
+    CPU. At these thresholds it took about 2 %, with the same RSS (6,000 single-PO messages,
     ``benchmarks/README.md``).
     """
     gc.collect()
