@@ -84,6 +84,8 @@ def test_the_worker_and_the_server_settle_the_heap_before_they_start(monkeypatch
             calls.append("stop")
 
     monkeypatch.setattr("crossdock.gateway.hub.open_hub", lambda *args, **kwargs: FakeHub())
+    # the worker configures logging for good ("final"): not in a test process
+    monkeypatch.setattr("crossdock.gateway.logs.configure_logging", lambda *args, **kwargs: None)
     settings = fast_settings(Path("/nonexistent"), workflow={"worker_nice": 0})
     stopped = threading.Event()
     stopped.set()
