@@ -41,8 +41,8 @@ def _young_collections_over_batches(tmp_path: Path, settle: bool) -> int:
         engine = hub.runtime.engine
         with engine.connect() as conn:
             acme = partner_by_code(conn, "acme")
-        work = [ingest(engine, IngestRequest(body=interchange("ACMEBUYER", f"{900 + i:09d}", [po_set("0001", f"PO-H-{i}")]),
-                                             channel="http", partner=acme)).work_id for i in range(DOCUMENTS)]
+        bodies = [interchange("ACMEBUYER", f"{900 + i:09d}", [po_set("0001", f"PO-H-{i}")]) for i in range(DOCUMENTS)]
+        work = [ingest(engine, IngestRequest(body=body, channel="http", partner=acme)).work_id for body in bodies]
         run_work(hub.runtime, work[0])  # warm: specs, mappers and statements built
         if settle:
             settle_heap()

@@ -38,13 +38,13 @@ def settle_heap() -> None:
     """Set up the cyclic garbage collector for a long-running ``serve`` or ``worker`` process.
 
     Call it once the process is built, before it serves. What exists then (modules, settings,
-    the engine, definitions) lives as long as the process: ``gc.freeze`` keeps full
-    collections from traversing it again. The collector runs after its count of tracked objects
-    grows by the first threshold; a worker's batch keeps tens of thousands of objects alive
-    at once (readings, mapped data, rows), so at Python's 700 it ran a young collection every
-    few documents, moved the batch's objects on to the older generations, and ran a full
-    collection (about 125 ms over the heap) every few hundred documents. That took 13 % of a worker's
-    CPU. At these thresholds it took about 2 %, with the same RSS (6,000 single-PO messages,
+    the engine, definitions) lives as long as the process: ``gc.freeze`` keeps full collections
+    from traversing it again. The collector runs when its count of tracked objects has grown by
+    the first threshold. A worker's batch keeps tens of thousands of objects alive at once
+    (readings, mapped data, rows), so at Python's 700 it ran a young collection every few
+    documents, moved the batch's objects on to the older generations, and ran a full collection
+    (about 125 ms over the heap) every few hundred documents: 13 % of a worker's CPU. At these
+    thresholds it took about 2 %, with the same RSS (6,000 single-PO messages,
     ``benchmarks/README.md``).
     """
     gc.collect()

@@ -28,7 +28,7 @@ from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.types import NullType
 
-__all__ = ["array_parameters", "build_engine", "deferring_writes", "driver_error", "driver_rows", "execute_later", "execute_rows",
+__all__ = ["among", "array_parameters", "build_engine", "deferring_writes", "driver_error", "driver_rows", "execute_later", "execute_rows",
            "insert_ignore", "insert_or_skip", "insert_returning", "insert_rows", "insert_statement", "is_postgres",
            "parameters", "shared_reads", "sharing_reads", "unnested", "BULK_ROWS", "COPY_ROWS"]
 
