@@ -19,7 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Engine, Table, Text, any_, bindparam, cast, create_engine, event, func, select
+from sqlalchemy import (JSON, ColumnElement, Engine, Table, Text, any_, bindparam, cast, create_engine, event, func,
+                        select)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
@@ -28,9 +29,10 @@ from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.types import NullType
 
-__all__ = ["among", "array_parameters", "build_engine", "deferring_writes", "driver_error", "driver_rows", "execute_later", "execute_rows",
-           "insert_ignore", "insert_or_skip", "insert_returning", "insert_rows", "insert_statement", "is_postgres",
-           "parameters", "shared_reads", "sharing_reads", "unnested", "BULK_ROWS", "COPY_ROWS"]
+__all__ = ["among", "array_parameters", "build_engine", "deferring_writes", "driver_error", "driver_rows",
+           "execute_later", "execute_rows", "insert_ignore", "insert_or_skip", "insert_returning", "insert_rows",
+           "insert_statement", "is_postgres", "parameters", "shared_reads", "sharing_reads", "unnested", "BULK_ROWS",
+           "COPY_ROWS"]
 
 SQLITE_BUSY_TIMEOUT_S = 60
 #: ``Connection.info`` key of the reads shared by the units of work of one transaction
@@ -192,7 +194,7 @@ def is_postgres(conn: Connection | Engine) -> bool:
     return conn.dialect.name == "postgresql"
 
 
-def among(conn: Connection, column: Any, values: Iterable[Any]) -> Any:
+def among(conn: Connection, column: ColumnElement[Any], values: Iterable[Any]) -> ColumnElement[bool]:
     """``column IN values``; on PostgreSQL ``column = ANY(:array)``, one parameter whatever the
     number of values. An IN list is compiled again by SQLAlchemy for each length, and psycopg
     caches the conversion of a statement only up to 50 parameters; building and parsing a long
